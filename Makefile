@@ -1,0 +1,46 @@
+# Mairie — the two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install lint format messages clean-demo bench
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Mairie needs Python 3.11 or newer")'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Set up, load the demo collectivité (idempotent) and serve it on http://127.0.0.1:8000
+demo: $(STAMP)
+	$(PY) -m mairie compilemessages --ignore=.venv -v0
+	$(PY) -m mairie migrate --no-input -v0
+	$(PY) -m mairie demo --serve
+
+## The whole test suite (SQLite by default, PostgreSQL when DATABASE_URL is set)
+test: $(STAMP)
+	$(PY) -m mairie compilemessages --ignore=.venv -v0
+	MAIRIE_TESTING=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+messages: $(STAMP)
+	$(PY) -m mairie makemessages -l en --ignore=.venv --ignore=var --no-obsolete
+	$(PY) -m mairie compilemessages --ignore=.venv
+
+bench: $(STAMP)
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+
+clean-demo:
+	rm -rf var/

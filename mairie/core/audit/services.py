@@ -1,0 +1,89 @@
+"""Writing to and checking the audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from .models import GENESIS_HASH, AuditChainHead, AuditEvent
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record_event(
+    *,
+    organisation,
+    action: str,
+    actor=None,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_label: str = "",
+    details: dict[str, Any] | None = None,
+    request: HttpRequest | None = None,
+) -> AuditEvent:
+    """Append one event to `organisation`'s chain. Runs in (or opens) a transaction."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        object_label = object_label or str(obj)[:300]
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.get_or_create(organisation=organisation)
+        head = AuditChainHead.objects.select_for_update().get(pk=head.pk)
+        event = AuditEvent(
+            organisation=organisation,
+            seq=head.last_seq + 1,
+            created_at=timezone.now(),
+            actor=actor,
+            actor_label=(f"{actor} <{actor.email}>" if actor is not None else "système")[:300],
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            object_label=object_label[:300],
+            ip_address=client_ip(request),
+            user_agent=(request.META.get("HTTP_USER_AGENT", "")[:300] if request else ""),
+            details=details or {},
+            prev_hash=head.last_hash,
+        )
+        event.hash = event.compute_hash()
+        event.save(force_insert=True)
+        head.last_seq, head.last_hash = event.seq, event.hash
+        head.save(update_fields=["last_seq", "last_hash"])
+    return event
+
+
+@dataclass
+class ChainBreak:
+    organisation_id: str
+    seq: int
+    reason: str
+
+
+def verify_chain(organisation) -> ChainBreak | None:
+    """Walk `organisation`'s chain; return the first broken link, or None if intact."""
+    expected_prev, expected_seq = GENESIS_HASH, 1
+    events = AuditEvent.objects.filter(organisation=organisation).order_by("seq")
+    for event in events.iterator(chunk_size=2000):
+        org_id = str(organisation.pk)
+        if event.seq != expected_seq:
+            return ChainBreak(org_id, expected_seq, "événement manquant (numéro absent)")
+        if event.prev_hash != expected_prev:
+            return ChainBreak(org_id, event.seq, "lien rompu avec l'événement précédent")
+        if event.compute_hash() != event.hash:
+            return ChainBreak(org_id, event.seq, "contenu modifié (empreinte invalide)")
+        expected_prev, expected_seq = event.hash, expected_seq + 1
+    head = AuditChainHead.objects.filter(organisation=organisation).first()
+    if head is not None and head.last_seq != expected_seq - 1:
+        return ChainBreak(str(organisation.pk), expected_seq,
+                          "derniers événements supprimés (fin de chaîne absente)")
+    return None

@@ -1,0 +1,3 @@
+app_name = "files"
+
+urlpatterns: list = []
