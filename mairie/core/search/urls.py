@@ -1,3 +1,15 @@
+"""Routes (placeholders until the module's views land: they answer 404)."""
+
+from django.http import Http404
+from django.urls import path
+
 app_name = "search"
 
-urlpatterns: list = []
+
+def _not_yet(request, **kwargs):
+    raise Http404
+
+
+urlpatterns = [
+    path("", _not_yet, name="search"),
+]
