@@ -71,8 +71,32 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.AGENT
 
 
-def agent_factory(*, service, role=Role.AGENT, **kwargs):
-    """A user of `service`'s organisation holding `role` in it."""
+def agent_factory(*, service, role=Role.AGENT, totp=True, **kwargs):
+    """A user of `service`'s organisation holding `role` in it, TOTP enrolled by default
+    (agents cannot reach the workspace without it)."""
     user = UserFactory(organisation=service.organisation, **kwargs)
     MembershipFactory(service=service, user=user, role=role)
+    if totp:
+        enrol_totp(user)
     return user
+
+
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def enrol_totp(user, secret: str = DEMO_TOTP_SECRET) -> str:
+    """Give `user` a TOTP authenticator (as if enrolled in the UI); returns the secret."""
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    TOTP.activate(user, secret)
+    return secret
+
+
+def current_totp_code(secret: str = DEMO_TOTP_SECRET) -> str:
+    """The code an authenticator app would show now for `secret`."""
+    import time
+
+    from allauth.mfa import app_settings
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // app_settings.TOTP_PERIOD))
