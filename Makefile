@@ -18,13 +18,11 @@ install: $(STAMP)
 
 ## Set up, load the demo collectivité (idempotent) and serve it on http://127.0.0.1:8000
 demo: $(STAMP)
-	$(PY) -m mairie compilemessages --ignore=.venv -v0
 	$(PY) -m mairie migrate --no-input -v0
 	$(PY) -m mairie demo --serve
 
 ## The whole test suite (SQLite by default, PostgreSQL when DATABASE_URL is set)
 test: $(STAMP)
-	$(PY) -m mairie compilemessages --ignore=.venv -v0
 	MAIRIE_TESTING=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

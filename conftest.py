@@ -70,3 +70,14 @@ def login_with_totp(client, user):
     """Log `user` in and mark the session as having passed MFA (for view tests)."""
     client.force_login(user)
     return client
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite, keep the test database in a file rather than in memory, so that other
+    processes — the real Celery worker of the background-job tests — can open it too."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")

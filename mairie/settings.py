@@ -24,9 +24,13 @@ TESTING = env.bool("MAIRIE_TESTING", default=False)
 
 _DEV_SECRET = "insecure-embedded-demo-key-never-use-in-production-0123456789abcdef"
 SECRET_KEY = env.str("SECRET_KEY", default="")
+if PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY == _DEV_SECRET):
+    # Sessions, password-reset links and signed URLs all rest on this key: refuse to start.
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a random value of at least 50 characters when "
+        "MAIRIE_PRODUCTION=1 (it is " + ("missing" if not SECRET_KEY else "too weak") + "). "
+        "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'")
 if not SECRET_KEY:
-    if PRODUCTION:
-        raise ImproperlyConfigured("SECRET_KEY must be set when MAIRIE_PRODUCTION=1.")
     SECRET_KEY = _DEV_SECRET
 
 ALLOWED_HOSTS = env.list(
@@ -48,8 +52,11 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files, no CDN
     "django_htmx",
     "csp",
+    # Before allauth so that its templates (rendered in our shell, in French) win.
+    "mairie.core.accounts",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -64,7 +71,6 @@ INSTALLED_APPS = [
     "mairie.core.notifications",
     "mairie.core.files",
     "mairie.core.search",
-    "mairie.core.accounts",
     "mairie.core.web",
     "mairie.api",
 ]
@@ -82,6 +88,8 @@ MIDDLEWARE = [
     "mairie.core.tenancy.middleware.OrganisationUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "mairie.core.web.middleware.PermissionsPolicyMiddleware",
+    "mairie.core.web.middleware.IdentityProviderFormActionMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "mairie.core.accounts.middleware.AgentMFAMiddleware",
@@ -156,9 +164,26 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # A real broker without Redis, for one machine: messages are files in a folder shared by
+    # the web processes and `python -m mairie worker` (the test suite's real worker uses it).
+    _broker_folder = Path(env.str("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "broker")))
+    for _sub in ("queue", "control"):
+        (_broker_folder / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_folder / "queue"),
+        "data_folder_out": str(_broker_folder / "queue"),
+        "control_folder": str(_broker_folder / "control"),
+        "store_processed": False,
+    }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL
-                                    or CELERY_BROKER_URL == "memory://")
+# Eager (tasks run in-process, at once) in the embedded mode and in tests; the real-worker
+# tests switch it off for themselves.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER",
+                                    default=TESTING or CELERY_BROKER_URL == "memory://")
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME",
+                                        default=str(VAR_DIR / "celerybeat-schedule"))
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -189,21 +214,44 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 
-# Content-Security-Policy: nothing from third parties, no inline script.
+# Content-Security-Policy: nothing from third parties, no inline script, no inline style
+# (docs/web-shell.md). Origins outside the site are only ever added from the environment:
+# - CSP_FILE_ORIGINS: where files are fetched from when they are delivered by redirect to
+#   object storage (defaults to the S3 endpoint's origin and its sub-domains);
+# - CSP_FORM_ACTION: other origins forms may lead to. The organisation's own OpenID Connect
+#   providers are added on the account pages by IdentityProviderFormActionMiddleware (browsers
+#   apply form-action to the redirect that follows the "log in with…" form).
+def _origin_and_subdomains(url: str) -> list[str]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return [f"{parts.scheme}://{parts.netloc}", f"{parts.scheme}://*.{parts.netloc}"]
+
+
+MAIRIE_CSP_FILE_ORIGINS = env.list("CSP_FILE_ORIGINS", default=_origin_and_subdomains(
+    env.str("AWS_S3_ENDPOINT_URL")) if env.str("AWS_S3_ENDPOINT_URL", default="") else [])
+MAIRIE_CSP_FORM_ACTION = env.list("CSP_FORM_ACTION", default=[])
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        "img-src": ["'self'", "data:", *MAIRIE_CSP_FILE_ORIGINS],
+        "media-src": ["'self'", "blob:", *MAIRIE_CSP_FILE_ORIGINS],
         "font-src": ["'self'"],
-        "connect-src": ["'self'", "ws:", "wss:"] if not PRODUCTION else ["'self'", "wss:"],
+        # CSP level 3: 'self' also covers ws(s):// on the same host (notifications, chat).
+        "connect-src": ["'self'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
+        "form-action": ["'self'", *MAIRIE_CSP_FORM_ACTION],
         "base-uri": ["'self'"],
         "object-src": ["'none'"],
+        **({"upgrade-insecure-requests": True} if PRODUCTION else {}),
     }
 }
+MAIRIE_PERMISSIONS_POLICY = env.str("MAIRIE_PERMISSIONS_POLICY", default=(
+    "camera=(self), microphone=(self), display-capture=(self), geolocation=(self), "
+    "fullscreen=(self), payment=(), usb=(), serial=(), bluetooth=(), hid=(), midi=(), "
+    "browsing-topics=()"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -296,13 +344,17 @@ if AWS_STORAGE_BUCKET_NAME:
     }
 
 # How protected files are handed to the client: "django" streams them, "x-accel" lets nginx
-# do it (X-Accel-Redirect under MAIRIE_X_ACCEL_PREFIX), S3 storage redirects to a signed URL.
-MAIRIE_FILE_DELIVERY = env.str("MAIRIE_FILE_DELIVERY", default="django")
+# do it (X-Accel-Redirect under MAIRIE_X_ACCEL_PREFIX), "redirect" (the default with S3
+# storage) sends the client to a signed URL valid MAIRIE_FILE_URL_EXPIRY seconds.
+MAIRIE_FILE_DELIVERY = env.str("MAIRIE_FILE_DELIVERY",
+                               default="redirect" if AWS_STORAGE_BUCKET_NAME else "django")
+MAIRIE_FILE_URL_EXPIRY = env.int("MAIRIE_FILE_URL_EXPIRY", default=60)
 MAIRIE_X_ACCEL_PREFIX = env.str("MAIRIE_X_ACCEL_PREFIX", default="/protected/")
 MAIRIE_UPLOAD_MAX_BYTES = env.int("MAIRIE_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Virus scanning: "tcp://host:3310" or "unix:///run/clamav/clamd.ctl"; empty means no scanner.
 MAIRIE_CLAMD_URL = env.str("MAIRIE_CLAMD_URL", default="")
+MAIRIE_FILE_SCAN_TIMEOUT = env.float("MAIRIE_FILE_SCAN_TIMEOUT", default=30.0)
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
@@ -316,19 +368,35 @@ REST_FRAMEWORK = {
         "mairie.api.authentication.PersonalTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "mairie.api.permissions.TokenScopePermission",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "mairie.api.schema.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "mairie.api.pagination.Pagination",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "mairie.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {"user": "1000/hour", "anon": "100/hour"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Mairie API",
     "DESCRIPTION": "API REST de Mairie. Authentification par jeton personnel (en-tête "
-    "`Authorization: Token <jeton>`), portées (scopes) et date d'expiration.",
+    "`Authorization: Token <jeton>`), portées (scopes) et date d'expiration ; voir docs/api.md.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # validatorUrl None: Swagger UI would otherwise call validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # --- Logging --------------------------------------------------------------------------------
@@ -341,3 +409,5 @@ LOGGING = {
 
 # --- Mairie ---------------------------------------------------------------------------------
 MAIRIE_DEFAULT_ORGANISATION_SLUG = env.str("MAIRIE_DEFAULT_ORGANISATION", default="")
+# Local hour (organisation's time zone) from which the daily notification digests go out.
+MAIRIE_NOTIFICATION_DIGEST_HOUR = env.int("MAIRIE_NOTIFICATION_DIGEST_HOUR", default=7)

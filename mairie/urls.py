@@ -7,7 +7,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("comptes/", include("allauth.urls")),
-    path("api/v1/", include("mairie.api.urls")),
+    path("", include("mairie.api.urls")),  # /api/v1/… and /mon-compte/jetons/
     path("fichiers/", include("mairie.core.files.urls")),
     path("agent/notifications/", include("mairie.core.notifications.urls")),
     path("agent/organisation/", include("mairie.core.organisation.urls")),

@@ -6,3 +6,6 @@ class AccountsConfig(AppConfig):
     name = "mairie.core.accounts"
     label = "accounts"
     verbose_name = _("Comptes")
+
+    def ready(self):
+        from . import receivers  # noqa: F401

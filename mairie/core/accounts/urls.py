@@ -1,15 +1,11 @@
-"""Routes (placeholders until the module's views land: they answer 404)."""
+"""Routes of the accounts module (allauth's own pages live under /comptes/)."""
 
-from django.http import Http404
 from django.urls import path
+
+from . import views
 
 app_name = "accounts"
 
-
-def _not_yet(request, **kwargs):
-    raise Http404
-
-
 urlpatterns = [
-    path("mon-compte/supprimer/", _not_yet, name="delete"),
+    path("mon-compte/supprimer/", views.delete_account, name="delete"),
 ]
