@@ -1,4 +1,4 @@
-"""In-app notifications and each user's delivery preferences per kind."""
+"""In-app notifications, each user's delivery preferences per kind, and the digests sent."""
 
 from django.conf import settings
 from django.db import models
@@ -14,8 +14,16 @@ class Frequency(models.TextChoices):
 
 
 class Notification(OrganisationScopedModel):
+    """One message for one user, shown in the app and (depending on preferences) e-mailed.
+
+    `emailed_at` is set once the message went out by e-mail, alone or in a digest: it is what
+    makes the e-mail deliveries idempotent.
+    """
+
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                   related_name="notifications")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="+", verbose_name=_("auteur"))
     kind = models.CharField(_("type"), max_length=80, db_index=True)
     title = models.CharField(_("titre"), max_length=300)
     body = models.TextField(_("message"), blank=True)
@@ -33,6 +41,8 @@ class Notification(OrganisationScopedModel):
 
 
 class NotificationPreference(models.Model):
+    """A user's choice for one kind; without a row, the kind's default frequency applies."""
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="notification_preferences")
     kind = models.CharField(_("type"), max_length=80)
@@ -42,3 +52,24 @@ class NotificationPreference(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "kind"],
                                                name="one_preference_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.kind} — {self.frequency}"
+
+
+class NotificationDigest(OrganisationScopedModel):
+    """A daily digest e-mailed to a user: remembers when, so each user gets one a day at most."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                  related_name="notification_digests")
+    sent_at = models.DateTimeField(_("envoyé le"), db_index=True)
+    notification_count = models.PositiveIntegerField(_("nombre de notifications"))
+
+    class Meta:
+        verbose_name = _("résumé quotidien")
+        verbose_name_plural = _("résumés quotidiens")
+        ordering = ["-sent_at"]
+        indexes = [models.Index(fields=["recipient", "sent_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} — {self.sent_at:%Y-%m-%d}"

@@ -1,16 +1,14 @@
-"""Routes (placeholders until the module's views land: they answer 404)."""
+"""Routes of the notifications pages (mounted under /agent/notifications/)."""
 
-from django.http import Http404
 from django.urls import path
+
+from . import views
 
 app_name = "notifications"
 
-
-def _not_yet(request, **kwargs):
-    raise Http404
-
-
 urlpatterns = [
-    path("", _not_yet, name="list"),
-    path("preferences/", _not_yet, name="preferences"),
+    path("", views.notification_list, name="list"),
+    path("tout-marquer-lu/", views.mark_all_read, name="mark-all-read"),
+    path("<uuid:pk>/marquer-lue/", views.mark_read, name="mark-read"),
+    path("preferences/", views.preferences, name="preferences"),
 ]
