@@ -12,7 +12,14 @@ def _upload_path(instance: "StoredFile", filename: str) -> str:
     return f"files/{instance.organisation_id}/{instance.sha256[:2]}/{instance.id}"
 
 
+class ScanStatus(models.TextChoices):
+    CLEAN = "clean", _("analysé par l'antivirus, sain")
+    NOT_SCANNED = "not_scanned", _("non analysé (aucun antivirus configuré)")
+
+
 class StoredFile(OrganisationScopedModel):
+    """One uploaded file. `content_type` is what the bytes are, detected on upload."""
+
     purpose = models.CharField(_("usage"), max_length=50, db_index=True)
     original_name = models.CharField(_("nom d'origine"), max_length=255)
     content_type = models.CharField(_("type"), max_length=100)
@@ -21,6 +28,8 @@ class StoredFile(OrganisationScopedModel):
     file = models.FileField(upload_to=_upload_path, max_length=300)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
+    scan_status = models.CharField(_("analyse antivirus"), max_length=20,
+                                   choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED)
     is_public = models.BooleanField(
         _("public"), default=False,
         help_text=_("Lisible sans connexion (logo de la collectivité, par exemple)."))

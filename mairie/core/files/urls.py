@@ -1,15 +1,9 @@
-"""Routes (placeholders until the module's views land: they answer 404)."""
-
-from django.http import Http404
 from django.urls import path
+
+from . import views
 
 app_name = "files"
 
-
-def _not_yet(request, **kwargs):
-    raise Http404
-
-
 urlpatterns = [
-    path("<uuid:pk>/", _not_yet, name="download"),
+    path("<uuid:pk>/", views.download, name="download"),
 ]
