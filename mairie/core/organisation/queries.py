@@ -1,7 +1,13 @@
 """Reads of the organisation chart, always scoped to one organisation."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
 
 from .models import Membership, Role, Service
 
@@ -18,14 +24,22 @@ def memberships_of_user(user) -> QuerySet[Membership]:
 
 
 def roles_of(user, organisation) -> set[str]:
-    if not user.is_authenticated or user.organisation_id != organisation.pk:
+    if (organisation is None or not user.is_authenticated
+            or user.organisation_id != organisation.pk):
         return set()
     cache_attr = "_mairie_roles"
     if not hasattr(user, cache_attr):
         setattr(user, cache_attr, set(
             Membership.objects.filter(user=user, organisation=organisation)
-            .values_list("role", flat=True)))
+            .order_by().values_list("role", flat=True)))
     return getattr(user, cache_attr)
+
+
+def forget_roles(user) -> None:
+    """Drop the per-instance cache of `roles_of` (after a membership of `user` changed)."""
+    for attr in ("_mairie_roles", "_is_agent"):
+        if hasattr(user, attr):
+            delattr(user, attr)
 
 
 def is_org_administrator(user, organisation) -> bool:
@@ -47,3 +61,113 @@ def services_visible_to(user, organisation) -> QuerySet[Service]:
     if not roles_of(user, organisation):
         return Service.objects.none()
     return services_of(organisation)
+
+
+# --- The chart ------------------------------------------------------------------------------
+
+
+@dataclass
+class ChartNode:
+    """One service of the tree with its members (grouped per person) and its sub-services."""
+
+    service: Service
+    depth: int = 0
+    members: list[ChartMember] = field(default_factory=list)
+    children: list[ChartNode] = field(default_factory=list)
+
+    @property
+    def heading_level(self) -> int:
+        """h2 for directions, h3 for their services… (the page title is the h1)."""
+        return min(self.depth + 2, 6)
+
+
+@dataclass
+class ChartMember:
+    user: Any
+    memberships: list[Membership] = field(default_factory=list)
+
+    @property
+    def roles_display(self) -> list[str]:
+        """Role labels in the order of `Role` (agent first, administrator last)."""
+        order = list(Role.values)
+        return [m.get_role_display()
+                for m in sorted(self.memberships, key=lambda m: order.index(m.role))]
+
+
+def chart_for(user, organisation) -> list[ChartNode]:
+    """The service tree of `organisation` with who holds which role, for its agents.
+
+    Two queries whatever the size of the chart (services, then memberships with their users);
+    the tree is assembled in Python. Empty for anyone who is not an agent of `organisation`.
+    """
+    if not roles_of(user, organisation):
+        return []
+    services = list(Service.objects.filter(organisation=organisation).order_by("name"))
+    memberships = (Membership.objects.filter(organisation=organisation)
+                   .select_related("user")
+                   .order_by("user__last_name", "user__first_name", "user__email", "role"))
+    nodes = {s.pk: ChartNode(service=s) for s in services}
+    for membership in memberships:
+        node = nodes.get(membership.service_id)
+        if node is None:
+            continue
+        if node.members and node.members[-1].user.pk == membership.user_id:
+            node.members[-1].memberships.append(membership)
+        else:
+            node.members.append(ChartMember(user=membership.user, memberships=[membership]))
+    roots: list[ChartNode] = []
+    for service in services:
+        node = nodes[service.pk]
+        parent = nodes.get(service.parent_id) if service.parent_id else None
+        (parent.children if parent is not None else roots).append(node)
+
+    def set_depth(items: list[ChartNode], depth: int) -> None:
+        for item in items:
+            item.depth = depth
+            set_depth(item.children, depth + 1)
+
+    set_depth(roots, 0)
+    return roots
+
+
+def service_of_organisation(organisation, pk) -> Service:
+    """One service of `organisation` by id; 404 for an id of another organisation."""
+    return get_object_or_404(
+        Service.objects.filter(organisation=organisation).select_related("parent"), pk=pk)
+
+
+def service_with_counts(organisation, pk) -> Service:
+    return get_object_or_404(
+        Service.objects.filter(organisation=organisation).select_related("parent")
+        .annotate(member_count=Count("memberships", distinct=True),
+                  child_count=Count("children", distinct=True)),
+        pk=pk)
+
+
+def memberships_of_service(service: Service) -> QuerySet[Membership]:
+    return (Membership.objects.filter(service=service, organisation_id=service.organisation_id)
+            .select_related("user")
+            .order_by("user__last_name", "user__first_name", "user__email", "role"))
+
+
+def membership_of_organisation(organisation, pk) -> Membership:
+    """One membership of `organisation` by id; 404 for an id of another organisation."""
+    return get_object_or_404(
+        Membership.objects.filter(organisation=organisation).select_related("user", "service"),
+        pk=pk)
+
+
+def descendants_of(service: Service) -> set:
+    """Ids of every service below `service` (to refuse cycles when choosing a parent)."""
+    children: dict = {}
+    for pk, parent_id in (Service.objects.filter(organisation_id=service.organisation_id)
+                          .values_list("pk", "parent_id")):
+        children.setdefault(parent_id, []).append(pk)
+    found: set = set()
+    stack = list(children.get(service.pk, []))
+    while stack:
+        pk = stack.pop()
+        if pk not in found:
+            found.add(pk)
+            stack.extend(children.get(pk, []))
+    return found

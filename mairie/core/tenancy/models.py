@@ -100,9 +100,9 @@ class OrganisationHost(models.Model):
         verbose_name = _("nom d'hôte")
         verbose_name_plural = _("noms d'hôte")
 
-    def save(self, *args, **kwargs):
-        self.host = self.host.lower().strip()
-        super().save(*args, **kwargs)
-
     def __str__(self) -> str:
         return self.host
+
+    def save(self, *args, **kwargs):
+        self.host = self.host.lower().strip().rstrip(".")
+        super().save(*args, **kwargs)

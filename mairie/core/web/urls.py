@@ -6,7 +6,7 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.portal_home, name="portal-home"),
-    path("agent/parametres/", views.agent_home, name="organisation-settings"),
+    path("agent/parametres/", views.organisation_settings, name="organisation-settings"),
     path("theme.css", views.theme_css, name="theme-css"),
     path("mon-compte/", views.my_account, name="my-account"),
     path("connexion/suite/", views.after_login, name="after-login"),
