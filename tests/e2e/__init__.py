@@ -1,0 +1,1 @@
+"""Browser journeys (a package, so that the browser fixtures are torn down when they end)."""
