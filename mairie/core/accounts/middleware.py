@@ -1,4 +1,5 @@
-"""Agents must enrol a TOTP authenticator before they reach the agent workspace."""
+"""Agents and platform staff must enrol a TOTP authenticator before they reach the agent
+workspace or the technical administration."""
 
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -15,9 +16,11 @@ class AgentMFAMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith("/agent/"):
+        if request.path.startswith(("/agent/", "/admin/")):
             user = request.user
-            if user.is_authenticated and user.is_agent:
+            needs_totp = user.is_authenticated and (
+                user.is_staff if request.path.startswith("/admin/") else user.is_agent)
+            if needs_totp:
                 if not _has_totp(user):
                     request.session[ENROLMENT_NEXT_SESSION_KEY] = request.get_full_path()
                     return redirect(reverse("mfa_activate_totp") + "?"

@@ -1,5 +1,6 @@
 """What every page of the shell needs: the organisation, its theme, the user's abilities."""
 
+from mairie.core.notifications.queries import unread_count_for
 from mairie.core.organisation.rules import organisation_abilities
 
 
@@ -10,5 +11,5 @@ def shell(request):
     unread = 0
     if org is not None and user is not None and user.is_authenticated:
         abilities = organisation_abilities(user, org)
-        unread = user.notifications.filter(read_at__isnull=True).count()
+        unread = unread_count_for(user, org)
     return {"organisation": org, "org_abilities": abilities, "unread_notifications": unread}

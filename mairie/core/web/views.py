@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
+from mairie.core.notifications.queries import notifications_for
 from mairie.core.organisation.queries import is_org_administrator, memberships_of_user, roles_of
 from mairie.core.tenancy.colours import readable_text_on
 from mairie.core.tenancy.models import Organisation
@@ -51,8 +52,7 @@ def agent_required(view):
 @require_GET
 def agent_home(request):
     memberships = list(memberships_of_user(request.user))
-    notifications = list(request.user.notifications.filter(organisation=request.organisation)
-                         .order_by("-created_at")[:5])
+    notifications = list(notifications_for(request.user, request.organisation)[:5])
     return render(request, "agent/home.html",
                   {"memberships": memberships, "notifications": notifications})
 

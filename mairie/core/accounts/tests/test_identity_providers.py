@@ -15,15 +15,17 @@ from mairie.core.accounts.adapters import SocialAccountAdapter
 from mairie.core.accounts.models import IdentityProvider
 from mairie.core.accounts.services import delete_identity_provider, save_identity_provider
 from mairie.core.audit.models import AuditEvent
-from mairie.core.factories import UserFactory
+from mairie.core.factories import UserFactory, enrol_totp
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def root(organisation):
-    return UserFactory(organisation=None, is_staff=True, is_superuser=True,
+    user = UserFactory(organisation=None, is_staff=True, is_superuser=True,
                        email="root@plateforme.example")
+    enrol_totp(user)  # the technical administration requires a second factor
+    return user
 
 
 def _provider(organisation, audience="residents", **kwargs):

@@ -4,12 +4,14 @@ import pytest
 
 from mairie.core.audit.models import AuditEvent
 from mairie.core.audit.services import record_event
+from mairie.core.factories import enrol_totp
 from mairie.core.organisation.models import Membership
 
 
 @pytest.fixture
 def operator(client, django_user_model, organisation):
     user = django_user_model.objects.create_superuser("ops@example.org", "x" * 12)
+    enrol_totp(user)  # the technical administration requires a second factor
     client.force_login(user)
     return user
 

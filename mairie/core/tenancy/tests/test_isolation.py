@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from mairie.core.audit.services import record_event
-from mairie.core.factories import DEFAULT_PASSWORD
+from mairie.core.factories import DEFAULT_PASSWORD, enrol_totp
 from mairie.core.notifications.services import notify
 from mairie.core.organisation.models import Membership
 from mairie.core.organisation.queries import chart_for, roles_of
@@ -78,6 +78,7 @@ class TestSessionsStayOnTheirHost:
                                                                     other_organisation,
                                                                     django_user_model):
         operator = django_user_model.objects.create_superuser("ops@example.org", "x" * 12)
+        enrol_totp(operator)
         client.force_login(operator)
         assert client.get("/admin/", **B).status_code == 200
 
