@@ -316,6 +316,10 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    # Embedded mode serves static files straight from the apps (finders); the empty folder
+    # only spares WhiteNoise a warning about a missing collectstatic output.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media-private/"  # never served directly: files go through permission checks
 
