@@ -75,3 +75,6 @@ class AuditChainHead(models.Model):
                                         primary_key=True, related_name="+")
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} #{self.last_seq}"

@@ -275,7 +275,8 @@ def _wait_for(url: str, proc: subprocess.Popen, timeout: float = 90) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"demo --serve exited early:\n{proc.stdout.read()}")
+            output = proc.stdout.read() if proc.stdout else ""
+            raise AssertionError(f"demo --serve exited early:\n{output}")
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 return response.read().decode()
