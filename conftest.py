@@ -10,6 +10,9 @@ from mairie.core.factories import (
 )
 from mairie.core.organisation.models import Role
 
+# The browser-test harness (Playwright + Chromium + axe-core), for any test that uses `page`.
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture(autouse=True)
 def _clear_cache():

@@ -15,7 +15,7 @@ def test_the_demo_administrator_tours_the_chart_of_the_demo_commune(page, live_s
     call_command("demo", stdout=io.StringIO())
 
     page.goto("/")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Commune de Valmont")
+    expect(page.get_by_role("banner")).to_contain_text("Commune de Valmont")
     expect(page.get_by_role("main")).to_contain_text(data.ORGANISATION["phone"])
 
     log_in(

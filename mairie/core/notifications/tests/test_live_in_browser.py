@@ -1,8 +1,11 @@
 """In Chromium, on a real uvicorn server: live.js updates the badge and announces the
-notification politely, under our Content-Security-Policy, when `notify()` is called."""
+notification politely, under our Content-Security-Policy, when `notify()` is called.
 
-import os
-import shutil
+The harness (`tests/browser.py`) checks each state of the page with axe-core and fails the test
+on any request to another host and any console error (a CSP refusal, a websocket that cannot
+connect: uvicorn serves the websocket, unlike pytest-django's live server).
+"""
+
 import threading
 
 import pytest
@@ -31,45 +34,27 @@ def _call_in_another_thread(service, **kwargs) -> None:
 
 
 @pytest.mark.parametrize("who", ["agent", "resident"])
-def test_badge_and_polite_announcement_update_live(asgi_server, session_cookie, organisation,
-                                                   request, who, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
+def test_badge_and_polite_announcement_update_live(asgi_server, new_page, page_watch,
+                                                   organisation, request, who):
     user = request.getfixturevalue(who)
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # playwright's loop in this thread
-    origin = f"http://localhost:{asgi_server.port}"
-    name, value = session_cookie(user).split("=", 1)
-    chromium = os.environ.get("MAIRIE_CHROMIUM") or shutil.which("chromium")
-    assert chromium, "Chromium is needed for the browser tests (apt-get install chromium)."
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium,
-                                             args=["--no-sandbox", "--disable-gpu"])
-        try:
-            context = browser.new_context(locale="fr-FR")
-            context.add_cookies([{"name": name, "value": value, "url": origin}])
-            page = context.new_page()
-            problems: list[str] = []
-            page.on("pageerror", lambda error: problems.append(f"JS: {error}"))
-            page.on("console", lambda m: m.type == "error" and problems.append(m.text))
-            page.goto(f"{origin}/agent/notifications/")
-            page.wait_for_selector("html[data-notifications-live=connected]", timeout=15000)
-            assert page.locator("[aria-live=polite]").count() == 1
+    page = new_page(origin=f"http://localhost:{asgi_server.port}", user=user)
+    page.goto("/agent/notifications/")
+    page.wait_for_selector("html[data-notifications-live=connected]", timeout=15000)
+    assert page.locator("[aria-live=polite]").count() == 1
 
-            _call_in_another_thread(notify, organisation=organisation, recipients=[user],
-                                        kind="system.announcement",
-                                        title="Coupure d'eau demain matin")
+    _call_in_another_thread(notify, organisation=organisation, recipients=[user],
+                            kind="system.announcement", title="Coupure d'eau demain matin")
 
-            region = page.locator("[aria-live=polite]")
-            region.filter(has_text="Coupure d'eau demain matin").wait_for(timeout=10000)
-            assert region.inner_text().strip() == (
-                "Nouvelle notification : Coupure d'eau demain matin")
-            if who == "agent":  # the workspace menu has the badge
-                badge = page.locator("nav a[href='/agent/notifications/'] .badge")
-                badge.wait_for(timeout=10000)
-                assert badge.inner_text().split() == ["1", "non", "lues"]
-                # read in another tab: the count drops here too
-                _call_in_another_thread(mark_all_read, actor=user, organisation=organisation)
-                badge.wait_for(state="detached", timeout=10000)
-            assert problems == []  # a CSP refusal would be a console error
-        finally:
-            browser.close()
+    region = page.locator("[aria-live=polite]")
+    region.filter(has_text="Coupure d'eau demain matin").wait_for(timeout=10000)
+    assert region.inner_text().strip() == "Nouvelle notification : Coupure d'eau demain matin"
+    if who == "agent":  # the workspace menu has the badge
+        badge = page.locator("nav a[href='/agent/notifications/'] .badge")
+        badge.wait_for(timeout=10000)
+        assert badge.inner_text().split() == ["1", "non", "lues"]
+    page_watch.recheck(page)  # the page with the announcement (and the badge)
+    if who == "agent":
+        # read in another tab: the count drops here too
+        _call_in_another_thread(mark_all_read, actor=user, organisation=organisation)
+        badge.wait_for(state="detached", timeout=10000)
+    assert page_watch.problems == []  # a CSP refusal would be a console error

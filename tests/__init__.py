@@ -1,0 +1,1 @@
+"""Test helpers of the whole suite (not shipped: the package is `mairie`)."""
