@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "mairie.core.search",
     "mairie.core.web",
     "mairie.api",
+    "mairie.procedures",
 ]
 
 MIDDLEWARE = [

@@ -19,5 +19,6 @@ urlpatterns = [
     path("agent/organisation/", include("mairie.core.organisation.urls")),
     path("recherche/", include("mairie.core.search.urls")),
     path("", include("mairie.core.accounts.urls")),
+    path("", include("mairie.procedures.urls")),  # /demarches/, /mes-demarches/, /suivi/
     path("", include("mairie.core.web.urls")),
 ]

@@ -183,6 +183,10 @@ def load_demo() -> DemoResult:
             obj=org,
             details={"created": {k: n for k, n in sorted(created.items()) if n}},
         )
+        # The ready-made procedures and their dossiers (idempotent, see procedures/demo.py).
+        from mairie.procedures.demo import load_procedures_demo
+
+        load_procedures_demo(org, resident_emails=[p.email for p in people.residents])
     return DemoResult(org, accounts, created)
 
 
