@@ -5,6 +5,8 @@ import copy
 import pytest
 
 from mairie.core.factories import ServiceFactory, UserFactory
+from mairie.core.files.purposes import register_purpose, registered_purposes, unregister_purpose
+from mairie.procedures.fieldtypes import FILE_PURPOSE
 from mairie.procedures.models import Audience, ProcedureDefinition, Theme, Workflow
 from mairie.procedures.services import publish_version
 
@@ -90,3 +92,17 @@ def foreign_procedure(other_organisation):
     service = ServiceFactory(organisation=other_organisation, name="État civil", slug="ec")
     return make_procedure(other_organisation, service, slug="aide-ailleurs",
                           title="Aide d'ailleurs")
+
+
+@pytest.fixture
+def dossier_purpose():
+    """A known "dossier-file" purpose for the test, whatever the app registered."""
+    previous = registered_purposes().get(FILE_PURPOSE)
+    register_purpose(FILE_PURPOSE, allowed={"application/pdf", "image/jpeg", "image/png"},
+                     max_bytes=5 * 1024 * 1024)
+    yield
+    unregister_purpose(FILE_PURPOSE)
+    if previous is not None:
+        register_purpose(previous.name, allowed=previous.allowed, max_bytes=previous.max_bytes,
+                         label=previous.label, can_read=previous.can_read,
+                         can_upload=previous.can_upload)

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.utils import timezone
 
-from mairie.core.files.purposes import register_purpose, registered_purposes, unregister_purpose
+from mairie.core.files.purposes import unregister_purpose
 from mairie.core.files.testing import exe_bytes, pdf_bytes, png_bytes, upload
 from mairie.procedures.fieldtypes import (
     FIELD_TYPES,
@@ -242,18 +242,6 @@ def test_address_field_combines_parts_into_a_dict():
 
 # Files -------------------------------------------------------------------------------------
 
-@pytest.fixture
-def dossier_purpose():
-    """A known "dossier-file" purpose for the test, whatever the app registered."""
-    previous = registered_purposes().get(FILE_PURPOSE)
-    register_purpose(FILE_PURPOSE, allowed={"application/pdf", "image/jpeg", "image/png"},
-                     max_bytes=5 * 1024 * 1024)
-    yield
-    unregister_purpose(FILE_PURPOSE)
-    if previous is not None:
-        register_purpose(previous.name, allowed=previous.allowed, max_bytes=previous.max_bytes,
-                         label=previous.label, can_read=previous.can_read,
-                         can_upload=previous.can_upload)
 
 
 def file_field(**options):

@@ -8,7 +8,6 @@ import pytest
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
 
-from mairie.core.files.purposes import register_purpose, registered_purposes, unregister_purpose
 from mairie.core.files.services import store_upload
 from mairie.core.files.testing import exe_bytes, pdf_bytes, upload
 from mairie.procedures.fieldtypes import FILE_PURPOSE
@@ -322,17 +321,6 @@ def test_required_block_starts_with_one_item():
 
 # Files -------------------------------------------------------------------------------------
 
-@pytest.fixture
-def dossier_purpose():
-    previous = registered_purposes().get(FILE_PURPOSE)
-    register_purpose(FILE_PURPOSE, allowed={"application/pdf", "image/jpeg", "image/png"},
-                     max_bytes=10 * 1024 * 1024)
-    yield
-    unregister_purpose(FILE_PURPOSE)
-    if previous is not None:
-        register_purpose(previous.name, allowed=previous.allowed, max_bytes=previous.max_bytes,
-                         label=previous.label, can_read=previous.can_read,
-                         can_upload=previous.can_upload)
 
 
 LOCAL = {"perte": "60"}
