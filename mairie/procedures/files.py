@@ -1,7 +1,8 @@
 """The upload purpose of the files attached to a dossier ("dossier-file").
 
 Registered once at start-up (`apps.py`). A dossier's file may be read by its applicant and by
-the agents of the service that owns the procedure; nobody else, whatever the file's id.
+the agents who may open the dossier in their workspace (`queries.dossier_for_agent`'s rule:
+the owning or mapped services, directors and administrators); nobody else, whatever the id.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ DOSSIER_FILE_MAX_BYTES = 10 * 1024 * 1024
 
 
 def can_read_dossier_file(user, stored_file) -> bool:
-    from mairie.core.organisation.models import Membership
-
     from .models import DossierFile
+    from .queries import dossiers_for_agent
 
     if not getattr(user, "is_authenticated", False):
         return False
@@ -26,9 +26,9 @@ def can_read_dossier_file(user, stored_file) -> bool:
                                        organisation_id=stored_file.organisation_id)
     if links.filter(dossier__applicant=user).exists():
         return True
-    service_ids = links.values("dossier__version__definition__service_id")
-    return Membership.objects.filter(user=user, organisation_id=stored_file.organisation_id,
-                                     service_id__in=service_ids).exists()
+    dossier_ids = links.values("dossier_id")
+    return any(dossiers_for_agent(user, stored_file.organisation, box=box)
+               .filter(pk__in=dossier_ids).exists() for box in ("services", "all"))
 
 
 def register_dossier_file_purpose() -> None:

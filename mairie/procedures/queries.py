@@ -20,7 +20,7 @@ from .models import Audience, Dossier, ProcedureDefinition
 def _audiences_for(user, organisation) -> list[str]:
     """Procedures for signed-in residents are listed to everyone (their page invites to log
     in); internal procedures only to the organisation's agents."""
-    audiences = [Audience.ANYONE, Audience.RESIDENTS]
+    audiences: list[str] = [Audience.ANYONE, Audience.RESIDENTS]
     if (getattr(user, "is_authenticated", False) and user.organisation_id == organisation.pk
             and roles_of(user, organisation)):
         audiences.append(Audience.AGENTS)
@@ -102,3 +102,88 @@ def timeline_of(dossier: Dossier):
 
 def files_of(dossier: Dossier):
     return dossier.files.select_related("stored_file").order_by("created_at")
+
+
+# --- Processing (agents) --------------------------------------------------------------------
+
+INBOX_BOXES = ("services", "all")
+
+
+def _agent_dossier_condition(user, organisation, box: str) -> Q | None:
+    """Which submitted dossiers `user` may process, as one SQL condition; None means none.
+
+    "services": procedures owned by a service where the user holds a role, or whose workflow
+    roles are mapped to such a service (`WorkflowRoleMapping`, with the mapping's role in that
+    service when it names one). "all": every dossier of the organisation, for directors and
+    administrators only (anyone else gets nothing, never a silent widening)."""
+    from mairie.core.organisation.models import Membership, Role
+
+    from .models import WorkflowRoleMapping
+
+    if (not getattr(user, "is_authenticated", False) or organisation is None
+            or user.organisation_id != organisation.pk):
+        return None
+    held = list(Membership.objects.filter(user=user, organisation=organisation)
+                .order_by().values_list("service_id", "role"))
+    if not held:
+        return None
+    if box == "all":
+        if {role for _service, role in held} & {Role.DIRECTOR, Role.ADMINISTRATOR}:
+            return Q()
+        return None
+    if box != "services":
+        return None
+    service_ids = {service for service, _role in held}
+    mapped = Q(service_id__in=service_ids, membership_role="")
+    for service, role in held:
+        mapped |= Q(service_id=service, membership_role=role)
+    mapped_definitions = (WorkflowRoleMapping.objects.filter(organisation=organisation)
+                          .filter(mapped).values("definition_id"))
+    return (Q(version__definition__service_id__in=service_ids)
+            | Q(version__definition_id__in=mapped_definitions))
+
+
+def dossiers_for_agent(user, organisation, *, box: str, procedure=None, state: str | None = None,
+                       search: str = "") -> QuerySet[Dossier]:
+    """Submitted dossiers (never drafts) `user` may process in `box`, newest submission first.
+
+    Filters run in SQL; the applicant, the version, its procedure and workflow come in the same
+    query, so listing a page costs a fixed number of queries whatever the number of dossiers.
+    `procedure` is a ProcedureDefinition (or its pk); `search` matches the number, the
+    applicant's name and e-mail address (every word must match somewhere)."""
+    condition = _agent_dossier_condition(user, organisation, box)
+    if condition is None:
+        return Dossier.objects.none()
+    qs = (Dossier.objects.filter(organisation=organisation, submitted_at__isnull=False)
+          .filter(condition)
+          .select_related("version__definition__service", "version__workflow", "applicant")
+          .order_by("-submitted_at", "-pk"))
+    if procedure:
+        qs = qs.filter(version__definition=procedure)
+    if state:
+        qs = qs.filter(state=state)
+    for word in (search or "").split()[:10]:
+        qs = qs.filter(Q(number__icontains=word) | Q(applicant_email__icontains=word)
+                       | Q(applicant__email__icontains=word)
+                       | Q(applicant__first_name__icontains=word)
+                       | Q(applicant__last_name__icontains=word))
+    return qs
+
+
+def dossier_for_agent(user, organisation, pk) -> Dossier:
+    """One submitted dossier `user` may process (their services', or any for directors and
+    administrators); anything else — a draft, another service's, another organisation's — is a
+    404, so that its existence is not revealed."""
+    for box in ("services", "all"):
+        try:
+            return dossiers_for_agent(user, organisation, box=box).get(pk=pk)
+        except (Dossier.DoesNotExist, ValueError):
+            continue
+    raise Http404
+
+
+def procedures_for_agent(user, organisation) -> QuerySet[ProcedureDefinition]:
+    """Procedures offered in the inbox's filter: those with a published version."""
+    return (ProcedureDefinition.objects
+            .filter(organisation=organisation, current_version__isnull=False)
+            .order_by("title"))

@@ -340,3 +340,12 @@ def set_anonymous_email(*, dossier: Dossier, email: str,
     record_event(organisation=dossier.organisation, action="procedures.contact_email_set",
                  obj=dossier, request=request, details={"given": bool(email)})
     return dossier
+
+
+@transaction.atomic
+def record_dossier_read(*, actor, dossier: Dossier, request: HttpRequest | None = None) -> None:
+    """Professional secrecy: every time an agent opens a dossier, the audit trail says who
+    read which dossier and when (the answers themselves are never copied into it)."""
+    record_event(organisation=dossier.organisation, action="procedures.dossier_read",
+                 actor=actor, obj=dossier, object_label=dossier.number,
+                 details={"procedure": dossier.version.definition.slug}, request=request)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_agent
 
 app_name = "procedures"
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("demarches/<slug:slug>/", views.procedure_page, name="procedure"),
     path("mes-demarches/", views.my_dossiers, name="my-dossiers"),
     path("suivi/<str:code>/", views.tracking, name="tracking"),
+    path("agent/dossiers/", views_agent.inbox, name="agent-inbox"),
+    path("agent/dossiers/<uuid:pk>/", views_agent.dossier_page, name="agent-dossier"),
 ]
