@@ -39,6 +39,6 @@ def agent_lacks_second_factor(user, organisation) -> bool:
     to them, since a token or a password-only session would bypass the second factor."""
     if not roles_of(user, organisation):
         return False
-    from allauth.mfa.models import Authenticator
+    from mairie.core.accounts.queries import has_totp
 
-    return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    return not has_totp(user)

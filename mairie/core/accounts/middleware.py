@@ -5,6 +5,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
+from .queries import has_totp
+
 ENROLMENT_NEXT_SESSION_KEY = "mairie_mfa_enrolment_next"
 
 
@@ -21,7 +23,7 @@ class AgentMFAMiddleware:
             needs_totp = user.is_authenticated and (
                 user.is_staff if request.path.startswith("/admin/") else user.is_agent)
             if needs_totp:
-                if not _has_totp(user):
+                if not has_totp(user):
                     request.session[ENROLMENT_NEXT_SESSION_KEY] = request.get_full_path()
                     return redirect(reverse("mfa_activate_totp") + "?"
                                     + urlencode({"next": request.get_full_path()}))
@@ -38,8 +40,3 @@ def enrolment_next_url(request) -> str:
         return url
     return ""
 
-
-def _has_totp(user) -> bool:
-    from allauth.mfa.models import Authenticator
-
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

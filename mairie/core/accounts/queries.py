@@ -29,3 +29,11 @@ def social_app_ids_for(organisation: Organisation | None) -> set[int]:
     if organisation is None:
         return set()
     return set(identity_providers_for(organisation).values_list("app_id", flat=True))
+
+
+def has_totp(user) -> bool:
+    """Whether `user` has enrolled a TOTP authenticator: the door to the agent workspace, the
+    agents' API endpoints, agents-only search results and the technical administration."""
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

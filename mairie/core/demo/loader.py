@@ -263,10 +263,11 @@ def _account(
 
 def _enrol_totp(user, created: Counter) -> None:
     """Give the user the demo TOTP authenticator, unless they already have one."""
-    from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import TOTP
 
-    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+    from mairie.core.accounts.queries import has_totp
+
+    if not has_totp(user):
         TOTP.activate(user, data.DEMO_TOTP_SECRET)
         created["totp_authenticators"] += 1
 

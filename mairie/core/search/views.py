@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
+from mairie.core.accounts.queries import has_totp
 from mairie.core.organisation.queries import roles_of
 
 from .forms import SearchForm
@@ -12,12 +13,6 @@ from .queries import search as search_documents
 
 PAGE_SIZE = 20
 MAX_PAGE = 50
-
-
-def _has_totp(user) -> bool:
-    from allauth.mfa.models import Authenticator
-
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
 
 
 def _page_number(request) -> int:
@@ -33,7 +28,7 @@ def search(request):
     workspace, must have enrolled their authenticator before finding agents-only documents."""
     org = request.organisation
     is_agent = bool(roles_of(request.user, org))
-    if is_agent and not _has_totp(request.user):
+    if is_agent and not has_totp(request.user):
         return redirect(reverse("mfa_activate_totp") + "?" + urlencode(
             {"next": request.get_full_path()}))
     form = SearchForm(request.GET or None)
