@@ -61,6 +61,9 @@ class Workflow(OrganisationScopedModel):
     states = models.JSONField(_("états"), default=list)
     transitions = models.JSONField(_("transitions"), default=list)
     roles = models.JSONField(_("rôles"), default=list)
+    # Templates of the documents the workflow generates ({key: {"title", "body"}}), see
+    # docs/procedures-workflows.md.
+    documents = models.JSONField(_("modèles de documents"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("circuit de traitement")
@@ -247,6 +250,24 @@ class Dossier(OrganisationScopedModel):
     state = models.CharField(_("état"), max_length=50)
     submitted_at = models.DateTimeField(_("déposé le"), null=True, blank=True)
     lock_version = models.PositiveIntegerField(_("version d'enregistrement"), default=0)
+    # Processing (agents): who holds the dossier, since when it is in its state, its deadline,
+    # what agents typed when moving it (motivation…), labels, and the text searched in the inbox.
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="assigned_dossiers",
+                                    verbose_name=_("agent chargé du dossier"))
+    assigned_service = models.ForeignKey("organisation.Service", null=True, blank=True,
+                                         on_delete=models.SET_NULL,
+                                         related_name="assigned_dossiers",
+                                         verbose_name=_("service chargé du dossier"))
+    state_entered_at = models.DateTimeField(_("dans cet état depuis"), null=True, blank=True)
+    deadline_at = models.DateTimeField(_("échéance"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("décidé le"), null=True, blank=True)
+    processing_data = models.JSONField(
+        _("données de traitement"), default=dict, blank=True,
+        help_text=_("Ce que les agents ont saisi en franchissant les étapes (motivation…)."))
+    search_text = models.TextField(_("texte indexé"), blank=True, editable=False)
+    labels = models.ManyToManyField("Label", blank=True, related_name="dossiers",
+                                    verbose_name=_("étiquettes"))
 
     class Meta:
         verbose_name = _("dossier")
@@ -257,7 +278,9 @@ class Dossier(OrganisationScopedModel):
                                     condition=~models.Q(number=""),
                                     name="dossier_number_per_org"),
         ]
-        indexes = [models.Index(fields=["organisation", "applicant", "-created_at"])]
+        indexes = [models.Index(fields=["organisation", "applicant", "-created_at"]),
+                   models.Index(fields=["organisation", "assigned_to", "-submitted_at"]),
+                   models.Index(fields=["organisation", "state", "-submitted_at"])]
 
     def __str__(self) -> str:
         return self.number or _("Brouillon de %(title)s") % {"title": self.version.definition}
@@ -304,6 +327,8 @@ class DossierEvent(OrganisationScopedModel):
                               verbose_name=_("auteur"))
     at = models.DateTimeField(_("date"), default=timezone.now)
     details = models.JSONField(_("détails"), default=dict, blank=True)
+    # False for what only agents see (annotations, labels, opinions, assignments).
+    public = models.BooleanField(_("visible par le demandeur"), default=True)
 
     class Meta:
         verbose_name = _("événement de dossier")
@@ -323,4 +348,176 @@ class DossierFile(OrganisationScopedModel):
     class Meta:
         verbose_name = _("pièce jointe")
         verbose_name_plural = _("pièces jointes")
+        ordering = ["created_at"]
+
+
+# --- Processing ------------------------------------------------------------------------------
+# What agents add to a submitted dossier. The workflow engine (`workflow.py`) moves the dossier
+# between states; the rows below keep everything else that happens around it. All of them are
+# scoped to the dossier's organisation and reached only through `queries.py`.
+
+
+class Label(OrganisationScopedModel):
+    """A tag agents put on dossiers ("urgent", "pièce manquante"…), never shown to applicants.
+    `definition` empty: usable on every procedure of the organisation."""
+
+    class Colour(models.TextChoices):
+        GREY = "grey", _("Gris")
+        BLUE = "blue", _("Bleu")
+        GREEN = "green", _("Vert")
+        ORANGE = "orange", _("Orange")
+        RED = "red", _("Rouge")
+        PURPLE = "purple", _("Violet")
+
+    name = models.CharField(_("nom"), max_length=60)
+    colour = models.CharField(_("couleur"), max_length=10, choices=Colour.choices,
+                              default=Colour.GREY)
+    definition = models.ForeignKey(ProcedureDefinition, null=True, blank=True,
+                                   on_delete=models.CASCADE, related_name="labels",
+                                   verbose_name=_("démarche"))
+
+    class Meta:
+        verbose_name = _("étiquette")
+        verbose_name_plural = _("étiquettes")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"],
+                                    name="label_name_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DossierMessage(OrganisationScopedModel):
+    """The thread between the applicant and the agents, visible to both."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="messages",
+                                verbose_name=_("dossier"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+",
+                               verbose_name=_("auteur"))
+    from_applicant = models.BooleanField(_("écrit par le demandeur"), default=False)
+    body = models.TextField(_("message"))
+    attachment = models.ForeignKey("files.StoredFile", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("pièce jointe"))
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at"]
+
+
+class DossierAnnotation(OrganisationScopedModel):
+    """A private note between agents, never shown to the applicant."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="annotations",
+                                verbose_name=_("dossier"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                               related_name="+", verbose_name=_("auteur"))
+    body = models.TextField(_("annotation"))
+
+    class Meta:
+        verbose_name = _("annotation privée")
+        verbose_name_plural = _("annotations privées")
+        ordering = ["created_at"]
+
+
+class OpinionRequest(OrganisationScopedModel):
+    """An expert opinion: an agent asks another service a question about the dossier; an
+    agent of that service reads the dossier and answers with a text and files."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE,
+                                related_name="opinion_requests", verbose_name=_("dossier"))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                     on_delete=models.SET_NULL, related_name="+",
+                                     verbose_name=_("demandé par"))
+    service = models.ForeignKey("organisation.Service", on_delete=models.PROTECT,
+                                related_name="opinion_requests",
+                                verbose_name=_("service consulté"))
+    question = models.TextField(_("question"))
+    answer = models.TextField(_("avis"), blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+",
+                                    verbose_name=_("avis donné par"))
+    answered_at = models.DateTimeField(_("avis donné le"), null=True, blank=True)
+    answer_files = models.ManyToManyField("files.StoredFile", blank=True, related_name="+",
+                                          verbose_name=_("pièces de l'avis"))
+
+    class Meta:
+        verbose_name = _("demande d'avis")
+        verbose_name_plural = _("demandes d'avis")
+        ordering = ["created_at"]
+
+
+class CorrectionRequest(OrganisationScopedModel):
+    """The agents ask the applicant to correct or complete some answers. Only `fields` are
+    editable by the applicant until they answer; the dossier then goes to `return_state`."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE,
+                                related_name="correction_requests", verbose_name=_("dossier"))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                     on_delete=models.SET_NULL, related_name="+",
+                                     verbose_name=_("demandé par"))
+    message = models.TextField(_("message à l'usager"))
+    fields = models.JSONField(_("champs à corriger"), default=list)
+    return_state = models.CharField(_("état au retour"), max_length=50)
+    answered_at = models.DateTimeField(_("répondu le"), null=True, blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+",
+                                    verbose_name=_("répondu par"))
+
+    class Meta:
+        verbose_name = _("demande de correction")
+        verbose_name_plural = _("demandes de correction")
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["dossier"], condition=models.Q(answered_at=None),
+                                    name="one_open_correction_per_dossier"),
+        ]
+
+
+class DossierValidation(OrganisationScopedModel):
+    """One step of a validation or signature chain: who approved (or sent back) the dossier,
+    in which role, when, with an optional comment. Decision documents list the approvals."""
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", _("Validé")
+        REJECTED = "rejected", _("Renvoyé")
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="validations",
+                                verbose_name=_("dossier"))
+    transition = models.CharField(_("transition"), max_length=50)
+    step_label = models.CharField(_("étape"), max_length=200)
+    role = models.CharField(_("rôle du circuit"), max_length=50)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                              related_name="+", verbose_name=_("par"))
+    actor_name = models.CharField(_("nom du signataire"), max_length=200, blank=True)
+    actor_title = models.CharField(_("qualité"), max_length=200, blank=True)
+    decision = models.CharField(_("décision"), max_length=10, choices=Decision.choices)
+    signature = models.BooleanField(_("signature"), default=False)
+    comment = models.TextField(_("commentaire"), blank=True)
+    at = models.DateTimeField(_("le"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("validation")
+        verbose_name_plural = _("validations")
+        ordering = ["at"]
+
+
+class DossierDocument(OrganisationScopedModel):
+    """A document generated by the workflow (decision letter…), stored as a PDF."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="documents",
+                                verbose_name=_("dossier"))
+    title = models.CharField(_("titre"), max_length=200)
+    template_key = models.CharField(_("modèle"), max_length=50)
+    stored_file = models.ForeignKey("files.StoredFile", on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("fichier"))
+    visible_to_applicant = models.BooleanField(_("visible par le demandeur"), default=True)
+
+    class Meta:
+        verbose_name = _("document généré")
+        verbose_name_plural = _("documents générés")
         ordering = ["created_at"]

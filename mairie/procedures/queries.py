@@ -187,3 +187,58 @@ def procedures_for_agent(user, organisation) -> QuerySet[ProcedureDefinition]:
     return (ProcedureDefinition.objects
             .filter(organisation=organisation, current_version__isnull=False)
             .order_by("title"))
+
+
+# --- Workflow roles ---------------------------------------------------------------------------
+
+
+class RoleHoldings:
+    """Which workflow roles one agent plays, for every procedure of the organisation, from two
+    queries (memberships and role mappings), whatever the number of procedures.
+
+    A workflow role mapped for a procedure (`WorkflowRoleMapping`) is played by the holders of
+    the mapping's membership role in the mapping's service (any role when it names none). A
+    role left unmapped is played by every member of the procedure's owning service."""
+
+    def __init__(self, user, organisation) -> None:
+        from mairie.core.organisation.models import Membership
+
+        from .models import WorkflowRoleMapping
+
+        self.memberships: set[tuple] = set()
+        self.mapped: dict = {}        # definition id → roles the user plays through a mapping
+        self.mapped_roles: dict = {}  # definition id → every role that has a mapping
+        if (not getattr(user, "is_authenticated", False) or organisation is None
+                or user.organisation_id != organisation.pk):
+            return
+        self.memberships = set(Membership.objects.filter(user=user, organisation=organisation)
+                               .order_by().values_list("service_id", "role"))
+        services = {service for service, _role in self.memberships}
+        for definition_id, role, service_id, membership_role in (
+                WorkflowRoleMapping.objects.filter(organisation=organisation).order_by()
+                .values_list("definition_id", "role", "service_id", "membership_role")):
+            self.mapped_roles.setdefault(definition_id, set()).add(role)
+            if service_id in services and (
+                    not membership_role or (service_id, membership_role) in self.memberships):
+                self.mapped.setdefault(definition_id, set()).add(role)
+
+    @property
+    def service_ids(self) -> set:
+        return {service for service, _role in self.memberships}
+
+    def roles_for(self, definition, workflow) -> set[str]:
+        """The roles of `workflow` the user plays for `definition` (a ProcedureDefinition)."""
+        roles = set(self.mapped.get(definition.pk, set()))
+        if definition.service_id in self.service_ids:
+            roles |= {role for role in workflow.roles
+                      if role not in self.mapped_roles.get(definition.pk, set())}
+        return roles & set(workflow.roles)
+
+
+def workflow_roles_of(user, dossier: Dossier) -> set[str]:
+    """The workflow roles `user` plays on `dossier`, plus "applicant" for its applicant."""
+    roles = RoleHoldings(user, dossier.organisation).roles_for(dossier.version.definition,
+                                                               dossier.version.workflow)
+    if getattr(user, "is_authenticated", False) and dossier.applicant_id == user.pk:
+        roles.add("applicant")
+    return roles

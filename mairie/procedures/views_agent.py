@@ -16,7 +16,7 @@ from mairie.core.organisation.models import Role
 from mairie.core.organisation.queries import roles_of
 from mairie.core.web.views import agent_required
 
-from . import queries
+from . import processing, queries, workflow
 from . import schema as schema_helpers
 from .forms_agent import InboxFilterForm
 from .services import record_dossier_read
@@ -61,4 +61,6 @@ def dossier_page(request, pk):
         "answers": schema_helpers.answers_summary(dossier.version.schema, dossier.data),
         "files": list(queries.files_of(dossier)),
         "events": list(queries.timeline_of(dossier)),
+        **workflow.agent_context(request, dossier),
+        **processing.agent_context(request, dossier),
     })
