@@ -38,14 +38,41 @@ rules.add_perm("procedures.view_dossier", is_applicant | is_agent_of_owning_serv
 rules.add_perm("procedures.change_dossier", is_applicant & is_draft)
 
 
+def consulted_for_opinion(user, dossier: Dossier) -> bool:
+    """`user` belongs to a service whose opinion was asked on `dossier`."""
+    from .models import OpinionRequest
+
+    if not getattr(user, "is_authenticated", False) or user.organisation_id != \
+            dossier.organisation_id:
+        return False
+    return OpinionRequest.objects.filter(
+        dossier=dossier, service__memberships__user=user).exists()
+
+
 def abilities(user, dossier: Dossier, *, anonymous_owner: bool = False) -> dict[str, bool]:
     """What `user` may do with `dossier`. `anonymous_owner` is True when the view found the
-    draft through the browser session of the anonymous visitor who started it."""
+    draft through the browser session of the anonymous visitor who started it.
+
+    Agents process a submitted dossier when they play at least one of its workflow roles
+    (`queries.workflow_roles_of`); an agent of a consulted service may read it and answer the
+    opinion asked of their service, nothing else."""
+    from .queries import workflow_roles_of
+
     owner = anonymous_owner or is_applicant(user, dossier)
     draft = dossier.submitted_at is None
+    roles = workflow_roles_of(user, dossier) - {"applicant"} if not draft else set()
+    process = bool(roles)
+    expert = not draft and not process and consulted_for_opinion(user, dossier)
     return {
-        "view": owner or bool(is_agent_of_owning_service(user, dossier)),
+        "view": owner or process or expert or bool(is_agent_of_owning_service(user, dossier)),
         "edit": owner and draft,
         "submit": owner and draft,
         "receipt": owner and not draft,
+        "process": process,
+        "annotate": process or expert,
+        "message": process,
+        "label": process,
+        "assign": process,
+        "request_opinion": process,
+        "answer_opinion": expert or process,
     }
