@@ -284,6 +284,9 @@ class PageWatch:
         self.problems: list[str] = []
         self._reported = 0
         self._shots = 0
+        self._scriptless: set[int] = set()  # ids of the pages opened without JavaScript
+        self._companion = None  # where their documents are checked (see _axe_without_script)
+        self._open_companion = None
         from axe_playwright_python.base import AXE_SCRIPT
 
         self._axe_script = AXE_SCRIPT
@@ -304,8 +307,10 @@ class PageWatch:
         context.on("request", self._on_request)
         context.on("response", self._on_response)
 
-    def watch_page(self, page) -> None:
+    def watch_page(self, page, *, scripts: bool = True) -> None:
         self.pages.append(page)
+        if not scripts:
+            self._scriptless.add(id(page))
         page.on("load", self._on_load)
         page.on("console", self._on_console)
         page.on(
@@ -387,9 +392,12 @@ class PageWatch:
             return
         _unwrapped(page, "wait_for_load_state")("load")
         url = page.url
-        if page.evaluate("() => typeof window.axe === 'undefined'"):
-            page.evaluate(self._axe_script)
-        results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+        if id(page) in self._scriptless:
+            results = self._axe_without_script(page, url)
+        else:
+            if page.evaluate("() => typeof window.axe === 'undefined'"):
+                page.evaluate(self._axe_script)
+            results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
         page.evaluate(f"() => {{ window.{self._MARK} = true; }}")
         self.axe_runs += 1
         self.checked.add(_without_fragment(url))
@@ -397,6 +405,23 @@ class PageWatch:
         blocking = [v for v in results["violations"] if v.get("impact") in BLOCKING_IMPACTS]
         if blocking:
             self.problems.append(format_violations(url, blocking))
+
+    def _axe_without_script(self, page, url: str) -> dict:
+        """axe-core needs JavaScript, which a page opened with `java_script_enabled=False`
+        lacks: its document, as the server sent it and with every script removed (as the
+        browser ignored them), is checked in a companion page that runs scripts. The `<base>`
+        element makes its style sheets and images load from the server under test."""
+        if self._companion is None or self._companion.is_closed():
+            assert self._open_companion is not None, "pas de page compagne pour axe-core"
+            self._companion = self._open_companion()
+        html = _unwrapped(page, "content")()
+        html = re.sub(r"<script\b[^>]*>.*?</script\s*>", "", html, flags=re.S | re.I)
+        html = re.sub(r"<head([^>]*)>", rf'<head\1><base href="{url}">', html, count=1,
+                      flags=re.I)
+        self._companion.set_content(html, wait_until="load")
+        self._companion.evaluate(self._axe_script)
+        return self._companion.evaluate(
+            "() => axe.run(document, {resultTypes: ['violations']})")
 
     def _screenshot(self, page, url: str) -> None:
         self._shots += 1
@@ -507,7 +532,9 @@ def page_watch(request, e2e_artefacts):
 @pytest.fixture
 def new_page(browser, page_watch, live_server):
     """`new_page(origin=None, user=None, **context_options)`: a page in a fresh browser (own
-    cookies), watched like `page`.
+    cookies), watched like `page`. With `java_script_enabled=False` the page runs no script
+    (a resident without JavaScript); axe-core still checks each of its documents, in a
+    companion page (see `PageWatch._axe_without_script`).
 
     `origin` is the server under test, pytest-django's `live_server` by default (e.g.
     `http://localhost:8123` for a uvicorn server the test started); relative URLs resolve
@@ -541,12 +568,23 @@ def new_page(browser, page_watch, live_server):
         if user is not None:
             context.add_cookies([_session_cookie(user, origin)])
         opened = context.new_page()
-        page_watch.watch_page(opened)
+        scripts = context_options.get("java_script_enabled", True)
+        if not scripts and page_watch._open_companion is None:
+            page_watch._open_companion = lambda: _companion_page(browser, contexts)
+        page_watch.watch_page(opened, scripts=scripts)
         return opened
 
     yield open_page
     for context in contexts:
         context.close()
+
+
+def _companion_page(browser, contexts: list):
+    """A page that runs scripts, unwatched, where axe-core checks the documents of the pages
+    opened without JavaScript. Its requests go to the server under test only (the `<base>`)."""
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    contexts.append(context)
+    return context.new_page()
 
 
 def _session_cookie(user, origin: str) -> dict[str, str]:

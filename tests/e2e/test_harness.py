@@ -46,6 +46,20 @@ def test_a_serious_accessibility_violation_fails_with_a_readable_message(page, p
     assert [shot.name for shot in shots] == ["01-harnais-fautive.png"]
 
 
+def test_a_page_without_javascript_is_checked_too(new_page, page_watch):
+    """axe-core cannot run in a page opened with JavaScript disabled: its document is checked
+    in a companion page, and a violation still fails the journey."""
+    page = new_page(java_script_enabled=False)
+    _serve(page, "/_harnais/sans-js/", BAD_PAGE.replace("<main>", "<main><script>"
+                                                         "document.title='script'</script>"))
+    with pytest.raises(AssertionError) as failure:
+        page.goto("/_harnais/sans-js/")
+    message = str(failure.value)
+    assert "/_harnais/sans-js/" in message and "[critical] image-alt" in message
+    assert page.title() == "Page fautive"  # the page's own script did not run
+    page_watch.take_problems()
+
+
 def test_a_request_to_another_host_fails_the_journey(page, page_watch):
     _serve(page, "/_harnais/cdn/", THIRD_PARTY_PAGE)
     page.route(
