@@ -11,3 +11,13 @@ class ProceduresConfig(AppConfig):
         from .files import register_dossier_file_purpose
 
         register_dossier_file_purpose()
+
+        from .documents import register_document_purpose
+        from .workflow import register_notification_kinds
+
+        register_document_purpose()
+        register_notification_kinds()
+
+        from . import processing
+
+        processing.register()

@@ -22,7 +22,78 @@ DESCRIBERS: dict[str, Describer] = {
 
 # --- Workflow engine (workflow.py) ----------------------------------------------------------
 
+
+def _transition(event: DossierEvent) -> str:
+    details = event.details or {}
+    text = _("%(label)s : le dossier est maintenant « %(state)s »") % {
+        "label": details.get("label") or details.get("key", ""),
+        "state": details.get("public_label") or details.get("to_label") or details.get("to")}
+    motivation = (details.get("values") or {}).get("motivation")
+    return f"{text}. " + _("Motif : %(motivation)s") % {"motivation": motivation} \
+        if motivation else text
+
+
+def _validation(event: DossierEvent) -> str:
+    details = event.details or {}
+    if details.get("decision") == "reject":
+        verdict = _("renvoyé")
+    else:
+        verdict = _("signé") if details.get("signature") else _("validé")
+    return _("Validation de l'étape « %(step)s » : %(verdict)s") % {
+        "step": details.get("step", ""), "verdict": verdict}
+
+
+def _state_entered(event: DossierEvent) -> str:
+    details = event.details or {}
+    if details.get("reason") == "correction_answered":
+        return _("Corrections reçues : le dossier revient à l'état « %(state)s »") % {
+            "state": details.get("label") or details.get("state")}
+    return _("Le dossier passe à l'état « %(state)s »") % {
+        "state": details.get("label") or details.get("state")}
+
+
+DESCRIBERS.update({
+    "transition": _transition,
+    "validation": _validation,
+    "document": lambda event: _("Document disponible : %(title)s") % {
+        "title": (event.details or {}).get("title", "")},
+    "state_entered": _state_entered,
+})
+
 # --- Processing (processing.py) -------------------------------------------------------------
+
+
+def _message(event: DossierEvent) -> str:
+    if (event.details or {}).get("from_applicant"):
+        return _("Message du demandeur")
+    return _("Message du service")
+
+
+def _fields(event: DossierEvent) -> str:
+    return ", ".join(str(label) for label in (event.details or {}).get("fields", []))
+
+
+def _assigned(event: DossierEvent) -> str:
+    name = (event.details or {}).get("to_name")
+    return (_("Dossier attribué à %(name)s") % {"name": name} if name
+            else _("Dossier libéré : plus personne ne le suit"))
+
+
+DESCRIBERS.update({
+    "message": _message,
+    "annotation": lambda event: _("Annotation privée ajoutée"),
+    "labels": lambda event: _("Étiquettes : %(labels)s") % {
+        "labels": ", ".join((event.details or {}).get("labels", [])) or _("aucune")},
+    "assigned": _assigned,
+    "opinion_requested": lambda event: _("Avis demandé à : %(service)s") % {
+        "service": (event.details or {}).get("service", "")},
+    "opinion_given": lambda event: _("Avis rendu par : %(service)s") % {
+        "service": (event.details or {}).get("service", "")},
+    "correction_requested": lambda event: _("Corrections demandées au demandeur : "
+                                            "%(fields)s") % {"fields": _fields(event)},
+    "correction_answered": lambda event: _("Corrections apportées par le demandeur : "
+                                           "%(fields)s") % {"fields": _fields(event)},
+})
 
 
 def describe(event: DossierEvent) -> str:

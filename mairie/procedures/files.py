@@ -18,7 +18,7 @@ DOSSIER_FILE_MAX_BYTES = 10 * 1024 * 1024
 
 def can_read_dossier_file(user, stored_file) -> bool:
     from .models import DossierFile
-    from .queries import dossiers_for_agent
+    from .queries import dossiers_readable_by_agent
 
     if not getattr(user, "is_authenticated", False):
         return False
@@ -27,8 +27,8 @@ def can_read_dossier_file(user, stored_file) -> bool:
     if links.filter(dossier__applicant=user).exists():
         return True
     dossier_ids = links.values("dossier_id")
-    return any(dossiers_for_agent(user, stored_file.organisation, box=box)
-               .filter(pk__in=dossier_ids).exists() for box in ("services", "all"))
+    return dossiers_readable_by_agent(user, stored_file.organisation).filter(
+        pk__in=dossier_ids).exists()
 
 
 def register_dossier_file_purpose() -> None:

@@ -59,8 +59,8 @@ class Workflow(OrganisationScopedModel):
 
     name = models.CharField(_("nom"), max_length=200)
     states = models.JSONField(_("états"), default=list)
-    transitions = models.JSONField(_("transitions"), default=list)
-    roles = models.JSONField(_("rôles"), default=list)
+    transitions = models.JSONField(_("transitions"), default=list, blank=True)
+    roles = models.JSONField(_("rôles"), default=list, blank=True)
     # Templates of the documents the workflow generates ({key: {"title", "body"}}), see
     # docs/procedures-workflows.md.
     documents = models.JSONField(_("modèles de documents"), default=dict, blank=True)
@@ -92,24 +92,24 @@ class Workflow(OrganisationScopedModel):
                 return state.get("kind", "")
         return ""
 
+    # Entries of `roles` are a name ("instructor") or {"key": "instructor", "label":
+    # "Instructeur"} when the workflow editor gave it a human label (decision 0360): read them
+    # through these two helpers, never directly.
+    def role_keys(self) -> list[str]:
+        return [role.get("key", "") if isinstance(role, dict) else role for role in self.roles]
+
+    def role_label(self, key: str) -> str:
+        for role in self.roles:
+            if isinstance(role, dict) and role.get("key") == key:
+                return role.get("label") or key
+        return key
+
     def clean(self) -> None:
-        keys = [s.get("key") for s in self.states]
-        kinds = {s.get("kind") for s in self.states}
-        errors: list[str] = []
-        if len(keys) != len(set(keys)) or not all(keys):
-            errors.append(str(_("Chaque état doit avoir une clé unique.")))
-        if not kinds <= set(self.Kind.values):
-            errors.append(str(_("Type d'état inconnu.")))
-        for needed in (self.Kind.DRAFT, self.Kind.SUBMITTED):
-            if needed not in kinds:
-                errors.append(_("Il faut un état de type « %(kind)s ».") % {"kind": needed.label})
-        for transition in self.transitions:
-            if transition.get("from") not in keys or transition.get("to") not in keys:
-                errors.append(_("La transition « %(key)s » relie des états inconnus.")
-                              % {"key": transition.get("key")})
-            if transition.get("role") and transition["role"] not in self.roles:
-                errors.append(_("La transition « %(key)s » cite un rôle inconnu.")
-                              % {"key": transition.get("key")})
+        # The whole check lives with the engine (workflow.validate_workflow, French messages).
+        from .workflow import validate_workflow
+
+        errors = validate_workflow(states=self.states, transitions=self.transitions,
+                                   roles=self.roles, documents=self.documents)
         if errors:
             raise ValidationError(errors)
 
@@ -266,8 +266,8 @@ class Dossier(OrganisationScopedModel):
         _("données de traitement"), default=dict, blank=True,
         help_text=_("Ce que les agents ont saisi en franchissant les étapes (motivation…)."))
     search_text = models.TextField(_("texte indexé"), blank=True, editable=False)
-    labels = models.ManyToManyField("Label", blank=True, related_name="dossiers",
-                                    verbose_name=_("étiquettes"))
+    labels: models.ManyToManyField = models.ManyToManyField(
+        "Label", blank=True, related_name="dossiers", verbose_name=_("étiquettes"))
 
     class Meta:
         verbose_name = _("dossier")

@@ -6,15 +6,18 @@ collectivité is simply not found (the views answer 404).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
+from datetime import datetime, time, timedelta
 
-from django.db.models import Q, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from mairie.core.organisation.queries import roles_of
 
-from .models import Audience, Dossier, ProcedureDefinition
+from .models import Audience, Dossier, Label, ProcedureDefinition
 
 
 def _audiences_for(user, organisation) -> list[str]:
@@ -96,6 +99,17 @@ def dossier_for_tracking_code(organisation, code: str) -> Dossier:
         raise Http404 from None
 
 
+def anonymous_dossier_for_code(organisation, code: str) -> Dossier:
+    """An anonymous dossier by its unguessable code (the "resume later" link of a draft, the
+    tracking link once submitted); an account's dossier or a wrong code is a 404."""
+    if not code or len(code) > 40:
+        raise Http404
+    try:
+        return _dossiers(organisation).get(tracking_code=code, applicant__isnull=True)
+    except Dossier.DoesNotExist:
+        raise Http404 from None
+
+
 def timeline_of(dossier: Dossier):
     return dossier.events.select_related("actor").order_by("at")
 
@@ -106,87 +120,289 @@ def files_of(dossier: Dossier):
 
 # --- Processing (agents) --------------------------------------------------------------------
 
-INBOX_BOXES = ("services", "all")
+# Boxes of the inbox, in the order of its tabs. "all" is for directors and administrators only.
+INBOX_BOXES = ("mine", "services", "validation", "opinions", "all")
+DEFAULT_BOX = "services"
+
+# Sort keys of the inbox → ORDER BY (ties broken by the newest submission, then the id).
+INBOX_SORTS = {
+    "-submitted": ("-submitted_at",),
+    "submitted": ("submitted_at",),
+    "deadline": (F("deadline_at").asc(nulls_last=True), "-submitted_at"),
+    "-deadline": (F("deadline_at").desc(nulls_last=True), "-submitted_at"),
+    "-updated": ("-updated_at",),
+    "number": ("number",),
+    "-number": ("-number",),
+}
+DEFAULT_SORT = "-submitted"
 
 
-def _agent_dossier_condition(user, organisation, box: str) -> Q | None:
-    """Which submitted dossiers `user` may process, as one SQL condition; None means none.
+def _leaving(transition: dict) -> list[str]:
+    origin = transition.get("from")
+    return list(origin) if isinstance(origin, list | tuple) else [str(origin or "")]
 
-    "services": procedures owned by a service where the user holds a role, or whose workflow
-    roles are mapped to such a service (`WorkflowRoleMapping`, with the mapping's role in that
-    service when it names one). "all": every dossier of the organisation, for directors and
-    administrators only (anyone else gets nothing, never a silent widening)."""
-    from mairie.core.organisation.models import Membership, Role
 
-    from .models import WorkflowRoleMapping
+class AgentScope:
+    """Which submitted dossiers of the organisation one agent may see, box by box, as SQL
+    conditions. Computed from three queries (memberships, role mappings, the organisation's
+    versions with their workflows), whatever the number of procedures and dossiers.
 
+    - "services": dossiers of the versions on which the agent plays a workflow role
+      (`RoleHoldings`, the rule `rules.abilities` applies); a workflow that defines no role
+      at all is processed by the owning service's members;
+    - "validation": dossiers in a state of kind "validation" that a transition leaving that
+      state lets the agent decide (their role is the transition's);
+    - "opinions": dossiers on which the opinion of one of the agent's services is awaited;
+    - "mine": dossiers assigned to the agent, among those they may see;
+    - "all": every dossier, for directors and administrators.
+    Agents of a consulted service may also open (read) the dossiers their service was asked an
+    opinion on, answered or not (`readable`)."""
+
+    def __init__(self, user, organisation) -> None:
+        from mairie.core.organisation.models import Role
+
+        from .models import ProcedureVersion
+
+        self.user = user
+        self.organisation = organisation
+        self.holdings = RoleHoldings(user, organisation)
+        held_roles = {role for _service, role in self.holdings.memberships}
+        self.is_agent = bool(self.holdings.memberships)
+        self.may_see_all = bool(held_roles & {Role.DIRECTOR, Role.ADMINISTRATOR})
+        self.role_versions: list = []       # versions on which the user plays a role
+        self.definition_ids: set = set()    # their procedures
+        self.validation: dict[tuple[str, ...], list] = {}  # validation states → versions
+        if not self.is_agent:
+            return
+        service_ids = self.holdings.service_ids
+        versions = (ProcedureVersion.objects.filter(organisation=organisation)
+                    .select_related("definition", "workflow")
+                    .only("definition__service_id", "workflow__roles", "workflow__states",
+                          "workflow__transitions")
+                    .order_by())
+        for version in versions:
+            workflow = version.workflow
+            roles = self.holdings.roles_for(version.definition, workflow)
+            if not roles and not workflow.role_keys() and (
+                    version.definition.service_id in service_ids):
+                roles = {""}  # no role defined: the owning service processes it
+            if not roles:
+                continue
+            self.role_versions.append(version.pk)
+            self.definition_ids.add(version.definition_id)
+            states = tuple(sorted(
+                state["key"] for state in workflow.states
+                if state.get("kind") == "validation" and state.get("key") and any(
+                    transition.get("role") in roles and state["key"] in _leaving(transition)
+                    for transition in workflow.transitions)))
+            if states:
+                self.validation.setdefault(states, []).append(version.pk)
+
+    def _opinions(self, *, open_only: bool) -> Q:
+        from .models import OpinionRequest
+
+        asked = OpinionRequest.objects.filter(organisation=self.organisation,
+                                              service_id__in=self.holdings.service_ids)
+        if open_only:
+            asked = asked.filter(answered_at__isnull=True)
+        return Q(pk__in=asked.order_by().values("dossier_id"))
+
+    @property
+    def boxes(self) -> list[str]:
+        """The boxes the agent has, in the order of the tabs."""
+        if not self.is_agent:
+            return []
+        return [box for box in INBOX_BOXES if box != "all" or self.may_see_all]
+
+    @property
+    def readable(self) -> Q | None:
+        """Every dossier the agent may open; None when there is none."""
+        if not self.is_agent:
+            return None
+        if self.may_see_all:
+            return Q()
+        return Q(version_id__in=self.role_versions) | self._opinions(open_only=False)
+
+    def condition(self, box: str) -> Q | None:
+        """The SQL condition of `box`; None when the agent has no such box (never a silent
+        widening: an unknown box or "all" for a plain agent is None)."""
+        if box not in self.boxes:
+            return None
+        if box == "all":
+            return Q()
+        if box == "services":
+            return Q(version_id__in=self.role_versions) if self.role_versions else None
+        if box == "validation":
+            condition = None
+            for states, version_ids in self.validation.items():
+                step = Q(version_id__in=version_ids, state__in=states)
+                condition = step if condition is None else condition | step
+            return condition
+        if box == "opinions":
+            return self._opinions(open_only=True)
+        readable = self.readable
+        return None if readable is None else Q(assigned_to=self.user) & readable
+
+    def counts(self) -> dict[str, int]:
+        """{box: number of submitted dossiers in it}, in one query."""
+        aggregates = {}
+        for box in self.boxes:
+            condition = self.condition(box)
+            if condition is not None:
+                aggregates[box] = Count("pk", filter=condition) if condition else Count("pk")
+        found = {box: 0 for box in self.boxes}
+        if aggregates and self.readable is not None:
+            found.update(Dossier.objects.filter(organisation=self.organisation,
+                                                submitted_at__isnull=False)
+                         .filter(self.readable).order_by().aggregate(**aggregates))
+        return found
+
+
+def _agent_dossier_condition(user, organisation, box: str, *,
+                             scope: AgentScope | None = None) -> Q | None:
+    """Which submitted dossiers `user` sees in `box`, as one SQL condition; None means none
+    (see `AgentScope`)."""
     if (not getattr(user, "is_authenticated", False) or organisation is None
             or user.organisation_id != organisation.pk):
         return None
-    held = list(Membership.objects.filter(user=user, organisation=organisation)
-                .order_by().values_list("service_id", "role"))
-    if not held:
-        return None
-    if box == "all":
-        if {role for _service, role in held} & {Role.DIRECTOR, Role.ADMINISTRATOR}:
-            return Q()
-        return None
-    if box != "services":
-        return None
-    service_ids = {service for service, _role in held}
-    mapped = Q(service_id__in=service_ids, membership_role="")
-    for service, role in held:
-        mapped |= Q(service_id=service, membership_role=role)
-    mapped_definitions = (WorkflowRoleMapping.objects.filter(organisation=organisation)
-                          .filter(mapped).values("definition_id"))
-    return (Q(version__definition__service_id__in=service_ids)
-            | Q(version__definition_id__in=mapped_definitions))
+    return (scope or AgentScope(user, organisation)).condition(box)
+
+
+def normalise_search_text(text: str) -> str:
+    """Lower case, accents and ligatures removed, spaces collapsed: how `Dossier.search_text`
+    is stored and how the inbox's search words are compared with it."""
+    text = unicodedata.normalize("NFKD", str(text or "").casefold())
+    text = "".join(char for char in text if not unicodedata.combining(char))
+    text = text.replace("œ", "oe").replace("æ", "ae")
+    return " ".join(text.split())
+
+
+def _agent_dossiers(organisation) -> QuerySet[Dossier]:
+    return (Dossier.objects.filter(organisation=organisation, submitted_at__isnull=False)
+            .select_related("version__definition__service", "version__workflow", "applicant",
+                            "assigned_to"))
 
 
 def dossiers_for_agent(user, organisation, *, box: str, procedure=None, state: str | None = None,
-                       search: str = "") -> QuerySet[Dossier]:
-    """Submitted dossiers (never drafts) `user` may process in `box`, newest submission first.
+                       search: str = "", label=None, submitted_from=None, submitted_to=None,
+                       deadline: str = "", assigned=None, sort: str = DEFAULT_SORT,
+                       scope: AgentScope | None = None) -> QuerySet[Dossier]:
+    """Submitted dossiers (never drafts) `user` sees in `box`, sorted by `sort` (a key of
+    `INBOX_SORTS`, newest submission first by default).
 
-    Filters run in SQL; the applicant, the version, its procedure and workflow come in the same
-    query, so listing a page costs a fixed number of queries whatever the number of dossiers.
-    `procedure` is a ProcedureDefinition (or its pk); `search` matches the number, the
-    applicant's name and e-mail address (every word must match somewhere)."""
-    condition = _agent_dossier_condition(user, organisation, box)
+    Filters run in SQL; the applicant, the assigned agent, the version, its procedure and
+    workflow come in the same query and the labels in one more, so listing a page costs a
+    fixed number of queries whatever the number of dossiers and labels.
+    `procedure` is a ProcedureDefinition (or its pk), `label` a Label (or its pk);
+    `submitted_from` / `submitted_to` are dates (inclusive, in the local time zone);
+    `deadline` is "overdue", "week" (within 7 days) or "none"; `assigned` is a user (or pk) or
+    "none". `search`: every word must be found in the dossier's indexed text (number,
+    applicant, answers — `services.update_search_text`), accents and case ignored, or in its
+    number or applicant's name or e-mail address."""
+    condition = _agent_dossier_condition(user, organisation, box, scope=scope)
     if condition is None:
         return Dossier.objects.none()
-    qs = (Dossier.objects.filter(organisation=organisation, submitted_at__isnull=False)
-          .filter(condition)
-          .select_related("version__definition__service", "version__workflow", "applicant")
-          .order_by("-submitted_at", "-pk"))
+    qs = (_agent_dossiers(organisation).filter(condition)
+          .prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
+          .order_by(*INBOX_SORTS.get(sort, INBOX_SORTS[DEFAULT_SORT]), "-pk"))
     if procedure:
         qs = qs.filter(version__definition=procedure)
     if state:
         qs = qs.filter(state=state)
+    if label:
+        qs = qs.filter(pk__in=Dossier.labels.through.objects.filter(label=label)
+                       .values("dossier_id"))
+    if submitted_from:
+        qs = qs.filter(submitted_at__gte=_start_of(submitted_from))
+    if submitted_to:
+        qs = qs.filter(submitted_at__lt=_start_of(submitted_to + timedelta(days=1)))
+    now = timezone.now()
+    if deadline == "overdue":
+        qs = qs.filter(deadline_at__lt=now)
+    elif deadline == "week":
+        qs = qs.filter(deadline_at__gte=now, deadline_at__lte=now + timedelta(days=7))
+    elif deadline == "none":
+        qs = qs.filter(deadline_at__isnull=True)
+    if assigned == "none":
+        qs = qs.filter(assigned_to__isnull=True)
+    elif assigned:
+        qs = qs.filter(assigned_to=assigned)
     for word in (search or "").split()[:10]:
-        qs = qs.filter(Q(number__icontains=word) | Q(applicant_email__icontains=word)
+        qs = qs.filter(Q(search_text__contains=normalise_search_text(word))
+                       | Q(number__icontains=word) | Q(applicant_email__icontains=word)
                        | Q(applicant__email__icontains=word)
                        | Q(applicant__first_name__icontains=word)
                        | Q(applicant__last_name__icontains=word))
     return qs
 
 
-def dossier_for_agent(user, organisation, pk) -> Dossier:
-    """One submitted dossier `user` may process (their services', or any for directors and
-    administrators); anything else — a draft, another service's, another organisation's — is a
-    404, so that its existence is not revealed."""
-    for box in ("services", "all"):
-        try:
-            return dossiers_for_agent(user, organisation, box=box).get(pk=pk)
-        except (Dossier.DoesNotExist, ValueError):
-            continue
-    raise Http404
+def _start_of(day):
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def procedures_for_agent(user, organisation) -> QuerySet[ProcedureDefinition]:
-    """Procedures offered in the inbox's filter: those with a published version."""
-    return (ProcedureDefinition.objects
-            .filter(organisation=organisation, current_version__isnull=False)
-            .order_by("title"))
+def dossiers_readable_by_agent(user, organisation, *, scope: AgentScope | None = None
+                               ) -> QuerySet[Dossier]:
+    """Every submitted dossier `user` may open (`dossier_for_agent`'s rule), e.g. to check a
+    file download: `dossiers_readable_by_agent(u, org).filter(pk__in=ids).exists()`."""
+    if (not getattr(user, "is_authenticated", False) or organisation is None
+            or user.organisation_id != organisation.pk):
+        return Dossier.objects.none()
+    readable = (scope or AgentScope(user, organisation)).readable
+    if readable is None:
+        return Dossier.objects.none()
+    return _agent_dossiers(organisation).filter(readable)
+
+
+def dossier_for_agent(user, organisation, pk, *, scope: AgentScope | None = None) -> Dossier:
+    """One submitted dossier `user` may open: one on which they play a workflow role, any for
+    directors and administrators, or one their service was asked an opinion on (read only:
+    `rules.abilities` says what they may do). Anything else — a draft, another service's,
+    another organisation's — is a 404, so that its existence is not revealed."""
+    try:
+        return dossiers_readable_by_agent(user, organisation, scope=scope).get(pk=pk)
+    except (Dossier.DoesNotExist, ValueError, ValidationError):
+        raise Http404 from None
+
+
+def procedures_for_agent(user, organisation, *, scope: AgentScope | None = None
+                         ) -> QuerySet[ProcedureDefinition]:
+    """Procedures offered in the inbox's filter: published ones whose dossiers the agent may
+    see (every one for directors and administrators)."""
+    qs = (ProcedureDefinition.objects
+          .filter(organisation=organisation, current_version__isnull=False)
+          .order_by("title"))
+    scope = scope or AgentScope(user, organisation)
+    if scope.may_see_all:
+        return qs
+    if not scope.is_agent:
+        return qs.none()
+    from .models import OpinionRequest
+
+    consulted = (OpinionRequest.objects
+                 .filter(organisation=organisation, service_id__in=scope.holdings.service_ids)
+                 .order_by().values("dossier__version__definition_id"))
+    return qs.filter(Q(pk__in=scope.definition_ids) | Q(pk__in=consulted))
+
+
+def labels_for_agent(organisation, procedures: Iterable[ProcedureDefinition]
+                     ) -> QuerySet[Label]:
+    """Labels offered in the inbox's filter: the organisation's shared labels and those of
+    the given procedures."""
+    return (Label.objects.filter(organisation=organisation)
+            .filter(Q(definition__isnull=True)
+                    | Q(definition_id__in=[procedure.pk for procedure in procedures]))
+            .order_by("name"))
+
+
+def agents_of(organisation):
+    """The organisation's agents (members of a service), by name, for the "assigned" filter."""
+    from django.contrib.auth import get_user_model
+
+    from mairie.core.organisation.models import Membership
+
+    members = Membership.objects.filter(organisation=organisation).values("user_id")
+    return (get_user_model().objects.filter(organisation=organisation, pk__in=members)
+            .order_by("last_name", "first_name", "email"))
 
 
 # --- Workflow roles ---------------------------------------------------------------------------
@@ -230,9 +446,9 @@ class RoleHoldings:
         """The roles of `workflow` the user plays for `definition` (a ProcedureDefinition)."""
         roles = set(self.mapped.get(definition.pk, set()))
         if definition.service_id in self.service_ids:
-            roles |= {role for role in workflow.roles
+            roles |= {role for role in workflow.role_keys()
                       if role not in self.mapped_roles.get(definition.pk, set())}
-        return roles & set(workflow.roles)
+        return roles & set(workflow.role_keys())
 
 
 def workflow_roles_of(user, dossier: Dossier) -> set[str]:
@@ -242,3 +458,99 @@ def workflow_roles_of(user, dossier: Dossier) -> set[str]:
     if getattr(user, "is_authenticated", False) and dossier.applicant_id == user.pk:
         roles.add("applicant")
     return roles
+
+
+# --- Workflow editor ----------------------------------------------------------------------------
+
+
+def workflows_for_editor(user, organisation):
+    """The organisation's workflows for someone who may edit them (`rules.may_edit_workflows`),
+    by name; nothing for anyone else."""
+    from .models import Workflow
+    from .rules import may_edit_workflows
+
+    if not may_edit_workflows(user, organisation):
+        return Workflow.objects.none()
+    return Workflow.objects.filter(organisation=organisation).order_by("name", "pk")
+
+
+def workflow_for_editor(user, organisation, pk):
+    """One workflow of the organisation (404 otherwise: another collectivité's, unknown)."""
+    from .models import Workflow
+
+    try:
+        return workflows_for_editor(user, organisation).get(pk=pk)
+    except (Workflow.DoesNotExist, ValueError):
+        raise Http404 from None
+
+
+def procedures_using_workflows(organisation, workflow_ids) -> dict:
+    """{workflow id: [procedure, …]} for procedures having a version (published or not) on one
+    of the workflows, in one query; `in_use` on each procedure says whether its current
+    (published) version runs on it."""
+    found: dict = {}
+    rows = (ProcedureDefinition.objects
+            .filter(organisation=organisation, versions__workflow_id__in=list(workflow_ids))
+            .values_list("versions__workflow_id", "pk", "title", "slug",
+                         "current_version__workflow_id")
+            .order_by("title").distinct())
+    seen = set()
+    for workflow_id, pk, title, slug, current_workflow_id in rows:
+        if (workflow_id, pk) in seen:
+            continue
+        seen.add((workflow_id, pk))
+        found.setdefault(workflow_id, []).append(
+            {"pk": pk, "title": title, "slug": slug, "current": current_workflow_id == workflow_id})
+    return found
+
+
+def dossiers_by_state(workflow) -> dict[str, int]:
+    """How many dossiers (drafts included) of any version on `workflow` are in each state."""
+    from django.db.models import Count
+
+    return dict(Dossier.objects.filter(organisation_id=workflow.organisation_id,
+                                       version__workflow=workflow)
+                .order_by().values("state").annotate(n=Count("pk")).values_list("state", "n"))
+
+
+# --- Builder ------------------------------------------------------------------------------------
+
+
+def procedures_for_designer(user, organisation) -> QuerySet[ProcedureDefinition]:
+    """The procedures `user` may design (`rules.may_design`): all of the organisation for its
+    administrators, those owned by a service they manage or direct otherwise. Each row carries
+    `draft_number` (the unpublished version being prepared, or None), in one query."""
+    from django.db.models import OuterRef, Subquery
+
+    from mairie.core.organisation.models import Membership
+    from mairie.core.organisation.queries import is_org_administrator
+
+    from .models import ProcedureVersion
+    from .rules import DESIGNER_ROLES
+
+    if (not getattr(user, "is_authenticated", False) or organisation is None
+            or user.organisation_id != organisation.pk):
+        return ProcedureDefinition.objects.none()
+    qs = ProcedureDefinition.objects.filter(organisation=organisation)
+    if not is_org_administrator(user, organisation):
+        qs = qs.filter(service__in=Membership.objects.filter(
+            user=user, organisation=organisation, role__in=DESIGNER_ROLES).values("service"))
+    drafts = (ProcedureVersion.objects.filter(definition=OuterRef("pk"), published_at__isnull=True)
+              .order_by("-number").values("number")[:1])
+    return (qs.annotate(draft_number=Subquery(drafts))
+            .select_related("service", "theme", "current_version")
+            .order_by("title", "pk"))
+
+
+def procedure_for_designer(user, organisation, pk) -> ProcedureDefinition:
+    """One procedure `user` may design; 404 otherwise (another service's, organisation's)."""
+    try:
+        return (procedures_for_designer(user, organisation)
+                .select_related("current_version__workflow").get(pk=pk))
+    except (ProcedureDefinition.DoesNotExist, ValueError):
+        raise Http404 from None
+
+
+def versions_of(definition: ProcedureDefinition):
+    """The versions of a procedure, newest first, with their publisher."""
+    return definition.versions.select_related("published_by", "workflow").order_by("-number")

@@ -1,14 +1,17 @@
 """Who may do what with a dossier, in one place (views and templates read `abilities`).
 
-In this first slice only the applicant acts: they edit and submit their draft, then read it.
-Agents of the owning service may read a submitted dossier (processing comes later).
+The applicant edits and submits their draft, then reads it. Agents process a submitted dossier
+through the workflow roles they play on it (`queries.RoleHoldings`); directors and
+administrators read every dossier; an agent of a consulted service reads the dossier and gives
+the opinion. The agents' queries (`queries.dossiers_readable_by_agent`) apply the same rule in
+SQL.
 """
 
 from __future__ import annotations
 
 import rules
 
-from mairie.core.organisation.models import Membership
+from mairie.core.organisation.models import Membership, Role
 
 from .models import Dossier
 
@@ -20,13 +23,23 @@ def is_applicant(user, dossier: Dossier | None) -> bool:
 
 
 @rules.predicate
-def is_agent_of_owning_service(user, dossier: Dossier | None) -> bool:
+def reads_every_dossier(user, dossier: Dossier | None) -> bool:
+    """Directors and administrators of the dossier's organisation (the inbox's "Tous")."""
     if dossier is None or not getattr(user, "is_authenticated", False):
         return False
     if user.organisation_id != dossier.organisation_id:
         return False
-    return Membership.objects.filter(user=user, organisation_id=dossier.organisation_id,
-                                     service_id=dossier.version.definition.service_id).exists()
+    return Membership.objects.filter(
+        user=user, organisation_id=dossier.organisation_id,
+        role__in=[Role.DIRECTOR, Role.ADMINISTRATOR]).exists()
+
+
+@rules.predicate
+def processes(user, dossier: Dossier | None) -> bool:
+    from .queries import workflow_roles_of
+
+    return (dossier is not None and dossier.submitted_at is not None
+            and bool(workflow_roles_of(user, dossier) - {"applicant"}))
 
 
 @rules.predicate
@@ -34,7 +47,7 @@ def is_draft(user, dossier: Dossier | None) -> bool:
     return dossier is not None and dossier.submitted_at is None
 
 
-rules.add_perm("procedures.view_dossier", is_applicant | is_agent_of_owning_service)
+rules.add_perm("procedures.view_dossier", is_applicant | processes | reads_every_dossier)
 rules.add_perm("procedures.change_dossier", is_applicant & is_draft)
 
 
@@ -64,15 +77,54 @@ def abilities(user, dossier: Dossier, *, anonymous_owner: bool = False) -> dict[
     process = bool(roles)
     expert = not draft and not process and consulted_for_opinion(user, dossier)
     return {
-        "view": owner or process or expert or bool(is_agent_of_owning_service(user, dossier)),
+        "view": (owner or process or expert
+                 or (not draft and bool(reads_every_dossier(user, dossier)))),
         "edit": owner and draft,
         "submit": owner and draft,
         "receipt": owner and not draft,
         "process": process,
-        "annotate": process or expert,
+        "annotate": process,
         "message": process,
         "label": process,
         "assign": process,
         "request_opinion": process,
         "answer_opinion": expert or process,
     }
+
+
+# --- Workflow editor ----------------------------------------------------------------------------
+
+
+def may_edit_workflows(user, organisation) -> bool:
+    """Administrators and directors of the organisation edit its processing workflows."""
+    from mairie.core.organisation.models import Role
+    from mairie.core.organisation.queries import roles_of
+
+    if organisation is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(roles_of(user, organisation) & {Role.ADMINISTRATOR, Role.DIRECTOR})
+
+
+# --- Builder (designing procedures) ---------------------------------------------------------
+
+DESIGNER_ROLES = frozenset({"manager", "director"})
+
+
+def may_design(user, definition_or_none, organisation) -> bool:
+    """Whether `user` may design `definition_or_none` (None: create a new procedure) in
+    `organisation`: its administrators always; the managers and directors of the procedure's
+    owning service (of any service, to create one)."""
+    from mairie.core.organisation.queries import is_org_administrator
+
+    if (organisation is None or not getattr(user, "is_authenticated", False)
+            or user.organisation_id != organisation.pk):
+        return False
+    if definition_or_none is not None and definition_or_none.organisation_id != organisation.pk:
+        return False
+    if is_org_administrator(user, organisation):
+        return True
+    held = Membership.objects.filter(user=user, organisation=organisation,
+                                     role__in=DESIGNER_ROLES)
+    if definition_or_none is not None:
+        held = held.filter(service_id=definition_or_none.service_id)
+    return held.exists()

@@ -72,10 +72,12 @@ def _org_of(actor, organisation) -> None:
 
 @transaction.atomic
 def publish_version(*, actor, definition: ProcedureDefinition, schema: dict,
-                    workflow: Workflow, request: HttpRequest | None = None) -> ProcedureVersion:
+                    workflow: Workflow, request: HttpRequest | None = None,
+                    draft: ProcedureVersion | None = None) -> ProcedureVersion:
     """Freeze `schema` as the next version of `definition` and make it the one residents
     fill. Dossiers already started keep their own version. Refuses an invalid schema with the
-    validator's French messages."""
+    validator's French messages. `draft` is the builder's unpublished version row: it becomes
+    the published version (numbered after the last published one) instead of a new row."""
     _org_of(actor, definition.organisation)
     if workflow.organisation_id != definition.organisation_id:
         raise PermissionDenied
@@ -83,12 +85,28 @@ def publish_version(*, actor, definition: ProcedureDefinition, schema: dict,
     if errors:
         raise ValidationError(errors)
     workflow.full_clean()
+    from .workflow import check_guards_against_schema  # the engine checks its guards
+
+    errors = check_guards_against_schema(workflow, schema)
+    if errors:
+        raise ValidationError(errors)
     definition = ProcedureDefinition.objects.select_for_update().get(pk=definition.pk)
-    last = definition.versions.order_by("-number").values_list("number", flat=True).first()
-    version = ProcedureVersion.objects.create(
-        organisation=definition.organisation, definition=definition, number=(last or 0) + 1,
-        schema=copy.deepcopy(schema), workflow=workflow, published_at=timezone.now(),
-        published_by=actor if getattr(actor, "is_authenticated", False) else None)
+    publisher = actor if getattr(actor, "is_authenticated", False) else None
+    if draft is not None:
+        version = ProcedureVersion.objects.select_for_update().get(
+            pk=draft.pk, definition=definition, published_at__isnull=True)
+        last = (definition.versions.filter(published_at__isnull=False).order_by("-number")
+                .values_list("number", flat=True).first())
+        version.number = max((last or 0) + 1, version.number)
+        version.schema, version.workflow = copy.deepcopy(schema), workflow
+        version.published_at, version.published_by = timezone.now(), publisher
+        version.save()
+    else:
+        last = definition.versions.order_by("-number").values_list("number", flat=True).first()
+        version = ProcedureVersion.objects.create(
+            organisation=definition.organisation, definition=definition,
+            number=(last or 0) + 1, schema=copy.deepcopy(schema), workflow=workflow,
+            published_at=timezone.now(), published_by=publisher)
     definition.current_version = version
     definition.save(update_fields=["current_version", "updated_at"])
     record_event(organisation=definition.organisation, action="procedures.version_published",
@@ -172,27 +190,39 @@ def start_dossier(*, actor_or_none, definition: ProcedureDefinition,
     return dossier
 
 
-def _store_uploads(*, actor, dossier: Dossier, data: dict[str, Any],
-                   uploads: dict[str, UploadedFile], request: HttpRequest | None) -> None:
-    """Store each upload of the page (flat input name → file), link it to the dossier and put
-    its id where the answer goes: `key` at the top level, `block-<i>-key` inside a block."""
+def _store_uploads(*, actor, dossier: Dossier, uploads: dict[str, UploadedFile],
+                   request: HttpRequest | None) -> tuple[dict, dict[str, list[str]]]:
+    """Check and store each upload of the page (flat input name → file) on its own, before
+    the page is saved: a file the antivirus refuses (or that cannot be scanned now) is left
+    out with its messages, and its refusal stays in the audit trail, while the rest of the
+    page is saved. Returns the stored files and the refusals, both by input name."""
+    stored, refused = {}, {}
     for name, upload in uploads.items():
-        stored = store_upload(actor=actor, organisation=dossier.organisation,
-                              uploaded_file=upload, purpose=DOSSIER_FILE_PURPOSE,
-                              request=request)
+        try:
+            stored[name] = store_upload(actor=actor, organisation=dossier.organisation,
+                                        uploaded_file=upload, purpose=DOSSIER_FILE_PURPOSE,
+                                        request=request)
+        except ValidationError as exc:
+            refused[name] = exc.messages
+    return stored, refused
+
+
+def _link_uploads(*, dossier: Dossier, data: dict[str, Any], stored: dict) -> None:
+    """Link the stored files to the dossier and put each id where its answer goes: `key` at
+    the top level, `block-<i>-key` inside a block."""
+    for name, stored_file in stored.items():
         DossierFile.objects.create(organisation=dossier.organisation, dossier=dossier,
-                                   field_key=name, stored_file=stored)
+                                   field_key=name, stored_file=stored_file)
         block, _sep, rest = name.partition("-")
         index_text, _sep, sub = rest.partition("-")
         if sub and index_text.isdigit() and isinstance(data.get(block), list):
             items = data[block]
             if int(index_text) < len(items) and isinstance(items[int(index_text)], dict):
-                items[int(index_text)][sub] = str(stored.pk)
+                items[int(index_text)][sub] = str(stored_file.pk)
         else:
-            data[name] = str(stored.pk)
+            data[name] = str(stored_file.pk)
 
 
-@transaction.atomic
 def save_page(*, actor, dossier: Dossier, page_key: str, answers: dict[str, Any],
               lock_version: int, typed: dict[str, list[str]] | None = None,
               uploads: dict[str, UploadedFile] | None = None,
@@ -204,18 +234,37 @@ def save_page(*, actor, dossier: Dossier, page_key: str, answers: dict[str, Any]
     it again as typed and to re-validate it on submission. A `lock_version` older than the
     stored one raises `StaleDossier` and writes nothing: two tabs never silently overwrite
     each other. `uploads` are the page's files still to store (the form's `pending_uploads`):
-    they are checked, stored and linked to the dossier here.
+    they are checked and stored first, one by one; those refused (virus, scanner down) are
+    listed in the returned dossier's `refused_uploads` ({input name: messages}) and the rest
+    of the page is saved all the same.
     """
     if dossier.submitted_at is not None:
         raise PermissionDenied(_("Ce dossier est déjà déposé : il ne peut plus être modifié."))
     actor = actor if getattr(actor, "is_authenticated", False) else None
     _org_of(actor, dossier.organisation)
+    fresh = Dossier.objects.get(pk=dossier.pk)
+    if fresh.lock_version != int(lock_version):
+        raise StaleDossier(fresh)
+    stored, refused = _store_uploads(actor=actor, dossier=fresh, uploads=uploads or {},
+                                     request=request)
+    current = _save_page_answers(actor=actor, dossier=dossier, page_key=page_key,
+                                 answers=answers, lock_version=lock_version, typed=typed,
+                                 stored=stored, request=request)
+    current.refused_uploads = refused  # type: ignore[attr-defined]
+    return current
+
+
+@transaction.atomic
+def _save_page_answers(*, actor, dossier: Dossier, page_key: str, answers: dict[str, Any],
+                       lock_version: int, typed: dict[str, list[str]] | None, stored: dict,
+                       request: HttpRequest | None) -> Dossier:
     current = Dossier.objects.select_for_update().get(pk=dossier.pk)
     if current.lock_version != int(lock_version):
+        # Saved elsewhere while the files were being scanned: the files stay unlinked (the
+        # files sweep removes them) and nothing of this page is written.
         raise StaleDossier(current)
     data = {**current.data, **copy.deepcopy(answers)}
-    _store_uploads(actor=actor, dossier=current, data=data, uploads=uploads or {},
-                   request=request)
+    _link_uploads(dossier=current, data=data, stored=stored)
     inputs = dict(current.page_inputs)
     if typed is not None:
         inputs[page_key] = typed
@@ -231,7 +280,7 @@ def save_page(*, actor, dossier: Dossier, page_key: str, answers: dict[str, Any]
                  actor=actor, obj=current, object_label=current.version.definition.title,
                  request=request,
                  details={"page": page_key, "fields": sorted(answers),
-                          "files": len(uploads or {}), "lock_version": current.lock_version})
+                          "files": len(stored), "lock_version": current.lock_version})
     return current
 
 
@@ -306,6 +355,7 @@ def submit_dossier(*, actor, dossier: Dossier, request: HttpRequest | None = Non
     current.lock_version += 1
     current.save(update_fields=["number", "state", "submitted_at", "lock_version",
                                 "updated_at"])
+    update_search_text(current)
     _timeline(current, "submitted", actor, number=current.number, state=current.state)
     record_event(organisation=current.organisation, action="procedures.dossier_submitted",
                  actor=actor, obj=current, object_label=current.number, request=request,
@@ -349,3 +399,45 @@ def record_dossier_read(*, actor, dossier: Dossier, request: HttpRequest | None 
     record_event(organisation=dossier.organisation, action="procedures.dossier_read",
                  actor=actor, obj=dossier, object_label=dossier.number,
                  details={"procedure": dossier.version.definition.slug}, request=request)
+
+
+# --- Inbox search -----------------------------------------------------------------------------
+
+
+def search_text_of(dossier: Dossier) -> str:
+    """What the inbox's search finds a dossier by: its number, the applicant's name and e-mail
+    addresses and the text of the answers as shown to agents (`schema.answers_summary`),
+    normalised like the searched words (lower case, no accents)."""
+    from .queries import normalise_search_text
+
+    applicant = dossier.applicant
+    parts = [dossier.number, dossier.applicant_email]
+    if applicant is not None:
+        parts += [applicant.get_full_name(), applicant.email]
+    parts += [value for _label, value in
+              schema_helpers.answers_summary(dossier.version.schema, dossier.data or {})]
+    return normalise_search_text(" ".join(str(part) for part in parts if part))
+
+
+def update_search_text(dossier: Dossier) -> str:
+    """Recompute `dossier.search_text` (on submission, and whenever its answers change — e.g.
+    a correction answered). Derived data, like the search index: written in the caller's
+    transaction, not audited, and `lock_version` untouched (it is no change of the dossier)."""
+    text = search_text_of(dossier)
+    Dossier.objects.filter(pk=dossier.pk).update(search_text=text)
+    dossier.search_text = text
+    return text
+
+
+def reindex_search_texts(*, organisation=None) -> int:
+    """Recompute the search text of every submitted dossier (of `organisation`, or of all):
+    for dossiers filed before the text existed, or after a change of how it is built."""
+    dossiers = (Dossier.objects.filter(submitted_at__isnull=False)
+                .select_related("version", "applicant").order_by("pk"))
+    if organisation is not None:
+        dossiers = dossiers.filter(organisation=organisation)
+    count = 0
+    for dossier in dossiers.iterator(chunk_size=500):
+        update_search_text(dossier)
+        count += 1
+    return count

@@ -142,10 +142,10 @@ def fill_page(request, pk, page_key):
             stale = True
             dossier = exc.dossier
             form.add_error(None, str(exc))
-        except ValidationError as exc:  # a refused file (type, size, virus)
-            for message in exc.messages:
-                form.add_error(None, message)
-            valid = False
+        else:
+            for name, refusal in dossier.refused_uploads.items():  # virus, scanner down
+                form.add_error(name if name in form.fields else None, refusal)
+                valid = False
         if not stale:
             previous, following, pages = _neighbours(dossier, page_key)
             if action == "previous":
@@ -171,7 +171,21 @@ def fill_page(request, pk, page_key):
         "form": form, "previous": previous, "following": following,
         "step": keys.index(page_key) + 1, "steps": len(keys), "stale": stale,
         "multipart": any(f.get("type") == "file" for f in _fields_of(page)),
+        "resume_url": request.build_absolute_uri(
+            reverse("procedures:resume", args=[dossier.tracking_code]))
+        if dossier.applicant_id is None else "",
     }, status=409 if stale else 200)
+
+
+@require_safe
+def resume_draft(request, code):
+    """The secret link of an anonymous draft (shown on each of its pages): it brings the draft
+    back into this browser's session, after the browser was closed or on another device."""
+    dossier = queries.anonymous_dossier_for_code(request.organisation, code)
+    if dossier.submitted_at is not None:
+        return redirect("procedures:tracking", code=code)
+    _remember_draft(request, dossier)
+    return redirect(_page_url(dossier, dossier.current_page))
 
 
 def _fields_of(page: dict):
@@ -260,15 +274,33 @@ def receipt_pdf(request, pk):
 @login_required
 @require_safe
 def my_dossiers(request):
-    page = Paginator(queries.dossiers_of_applicant(request.user, request.organisation),
-                     20).get_page(request.GET.get("page"))
+    from django.db.models import Exists, OuterRef
+
+    from .models import CorrectionRequest
+
+    # "Action attendue" when a correction request waits for the applicant (one subquery).
+    dossiers = queries.dossiers_of_applicant(request.user, request.organisation).annotate(
+        correction_open=Exists(CorrectionRequest.objects.filter(
+            dossier=OuterRef("pk"), answered_at__isnull=True)))
+    page = Paginator(dossiers, 20).get_page(request.GET.get("page"))
     return render(request, "procedures/my_dossiers.html", {"page_obj": page})
+
+
+def tracking_context(request, dossier: Dossier, *, message_form=None) -> dict:
+    """The tracking page: state, public history only, the thread and the open correction
+    (processing.applicant_context), and the message form for an anonymous applicant."""
+    from . import processing
+    from .forms_processing import MessageForm
+
+    context = processing.applicant_context(request, dossier)
+    return {"dossier": dossier, "definition": dossier.version.definition,
+            "events": context.pop("public_events"), **context,
+            "public_state": processing.public_state_label(dossier),
+            "message_form": message_form or MessageForm()}
 
 
 @require_safe
 def tracking(request, code):
     dossier = queries.dossier_for_tracking_code(request.organisation, code)
-    return render(request, "procedures/tracking.html", {
-        "dossier": dossier, "definition": dossier.version.definition,
-        "events": list(queries.timeline_of(dossier))})
+    return render(request, "procedures/tracking.html", tracking_context(request, dossier))
 

@@ -10,44 +10,91 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from mairie.core.organisation.models import Role
-from mairie.core.organisation.queries import roles_of
 from mairie.core.web.views import agent_required
 
 from . import processing, queries, workflow
 from . import schema as schema_helpers
-from .forms_agent import InboxFilterForm
+from .forms_agent import SORT_CHOICES, InboxFilterForm
 from .services import record_dossier_read
 
 INBOX_PAGE_SIZE = 25
 
 
-def _may_see_all(request) -> bool:
-    return bool(roles_of(request.user, request.organisation)
-                & {Role.DIRECTOR, Role.ADMINISTRATOR})
+BOX_LABELS = {
+    "mine": _("À moi"),
+    "services": _("Mes services"),
+    "validation": _("À valider"),
+    "opinions": _("Avis demandés"),
+    "all": _("Tous les dossiers"),
+}
+
+# Sortable columns: (first key when clicked, the ascending key, the descending key).
+SORTABLE_COLUMNS = {
+    "number": ("number", "number", "-number"),
+    "deadline": ("deadline", "deadline", "-deadline"),
+    "submitted": ("-submitted", "submitted", "-submitted"),
+}
+
+
+def _sort_columns(kept: dict, sort: str) -> dict:
+    """For each sortable column header: its link (the filters kept) and its `aria-sort`."""
+    columns = {}
+    for name, (first, ascending, descending) in SORTABLE_COLUMNS.items():
+        if sort == ascending:
+            state, target = "ascending", descending
+        elif sort == descending:
+            state, target = "descending", ascending
+        else:
+            state, target = "", first
+        columns[name] = {
+            "aria_sort": state,
+            "href": "?" + urlencode({**kept, "sort": target}),
+            "next": (_("trier par ordre croissant") if target == ascending
+                     else _("trier par ordre décroissant")),
+        }
+    return columns
 
 
 @agent_required
 @require_safe
 def inbox(request):
-    box = request.GET.get("box", "services")
-    if box not in queries.INBOX_BOXES or (box == "all" and not _may_see_all(request)):
-        box = "services"
-    procedures = list(queries.procedures_for_agent(request.user, request.organisation)
+    scope = queries.AgentScope(request.user, request.organisation)
+    box = request.GET.get("box") or queries.DEFAULT_BOX
+    if box not in scope.boxes:
+        box = queries.DEFAULT_BOX  # e.g. "all" asked by a plain agent: never widened
+    procedures = list(queries.procedures_for_agent(request.user, request.organisation,
+                                                   scope=scope)
                       .select_related("current_version__workflow"))
-    form = InboxFilterForm(request.GET or None, procedures=procedures)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form = InboxFilterForm(
+        request.GET or None, procedures=procedures,
+        labels=queries.labels_for_agent(request.organisation, procedures),
+        agents=queries.agents_of(request.organisation))
+    filters = form.filters()
+    sort = form.sort_key
+    assigned = filters.get("assigned")
     dossiers = queries.dossiers_for_agent(
-        request.user, request.organisation, box=box,
-        procedure=filters.get("procedure") or None, state=filters.get("state") or None,
-        search=filters.get("q", ""))
+        request.user, request.organisation, box=box, scope=scope,
+        procedure=filters.get("procedure"), state=filters.get("state"),
+        search=filters.get("q", ""), label=filters.get("label"),
+        submitted_from=filters.get("submitted_from"), submitted_to=filters.get("submitted_to"),
+        deadline=filters.get("deadline", ""),
+        assigned=request.user.pk if assigned == "me" else assigned, sort=sort)
     page = Paginator(dossiers, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
-    kept = {key: value for key, value in [("box", box), *filters.items()] if value}
+    # What the links of the page keep: the box and the valid filters, as typed.
+    kept = {"box": box, **{name: form.data.get(name) for name in filters}}
+    unsorted = {name: value for name, value in kept.items() if name != "sort"}
+    counts = scope.counts()
     return render(request, "procedures/agent/inbox.html", {
-        "page_obj": page, "form": form, "box": box, "may_see_all": _may_see_all(request),
-        "query": urlencode(kept), "filtered": any(filters.values()) if filters else False,
+        "page_obj": page, "form": form, "box": box, "box_label": BOX_LABELS[box],
+        "boxes": [{"key": key, "label": BOX_LABELS[key], "count": counts.get(key, 0)}
+                  for key in scope.boxes],
+        "may_see_all": scope.may_see_all, "query": urlencode(kept),
+        "filtered": any(name != "sort" for name in filters),
+        "sort": sort, "sort_label": dict(SORT_CHOICES)[sort],
+        "columns": _sort_columns(unsorted, sort),
     })
 
 

@@ -26,6 +26,11 @@ from .models import StoredFile
 DELIVERY_MODES = ("django", "x-accel", "redirect")
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 SANDBOX_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+# Shown in the browser only when asked (`inline=True`, "aperçu" links): the content was
+# detected as PDF on upload and is sent with nosniff, so it can only open in the PDF viewer,
+# which a `sandbox` policy would block (plugins are disabled in sandboxed documents).
+PREVIEW_TYPES = frozenset({"application/pdf"})
+PREVIEW_POLICY = "default-src 'none'; object-src 'self'; img-src 'self'; style-src 'unsafe-inline'"
 
 
 def download_name(stored: StoredFile) -> str:
@@ -40,9 +45,10 @@ def download_name(stored: StoredFile) -> str:
     return name
 
 
-def _secure(response: HttpResponseBase, stored: StoredFile) -> HttpResponseBase:
+def _secure(response: HttpResponseBase, stored: StoredFile, *,
+            preview: bool = False) -> HttpResponseBase:
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = SANDBOX_POLICY
+    response["Content-Security-Policy"] = PREVIEW_POLICY if preview else SANDBOX_POLICY
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     response["Referrer-Policy"] = "no-referrer"
     # Personal documents must not linger in a shared computer's cache (counters, libraries).
@@ -50,9 +56,11 @@ def _secure(response: HttpResponseBase, stored: StoredFile) -> HttpResponseBase:
     return response
 
 
-def file_response(stored: StoredFile) -> HttpResponseBase:
+def file_response(stored: StoredFile, *, inline: bool = False) -> HttpResponseBase:
+    """`inline` also opens PDFs in the browser (a preview link) instead of downloading them."""
     mode = settings.MAIRIE_FILE_DELIVERY
-    as_attachment = stored.content_type not in INLINE_TYPES
+    preview = inline and stored.content_type in PREVIEW_TYPES
+    as_attachment = stored.content_type not in INLINE_TYPES and not preview
     filename = download_name(stored)
     disposition = content_disposition_header(as_attachment, filename) or "inline"
     name = stored.file.name or ""
@@ -69,7 +77,7 @@ def file_response(stored: StoredFile) -> HttpResponseBase:
     else:
         raise ImproperlyConfigured(
             f"MAIRIE_FILE_DELIVERY must be one of {DELIVERY_MODES}, not {mode!r}.")
-    return _secure(response, stored)
+    return _secure(response, stored, preview=preview)
 
 
 def signed_url(stored: StoredFile, disposition: str) -> str:

@@ -21,4 +21,5 @@ def download(request, pk):
         raise Http404
     if not stored.is_public and stored.uploaded_by_id != request.user.pk:
         record_download(actor=request.user, stored_file=stored, request=request)
-    return file_response(stored)
+    # "?apercu=1": open a PDF in the browser rather than download it (audited the same way).
+    return file_response(stored, inline=request.GET.get("apercu") == "1")

@@ -63,3 +63,37 @@ def test_an_anonymous_visitor_cannot_start_a_procedure_that_needs_an_account(cli
     assert not Dossier.objects.exists()
     body = client.get(reverse("procedures:procedure", args=[procedure.slug])).content.decode()
     assert "Se connecter pour commencer" in body
+
+
+def test_an_anonymous_draft_resumes_in_another_browser_with_its_secret_link(
+        client, open_procedure, resident, other_organisation):
+    dossier, _ = start(client, open_procedure)
+    assert post_page(client, dossier, "identite", FIRST_PAGE).status_code == 302
+    page = client.get(page_url(dossier, "contact")).content.decode()
+    resume = reverse("procedures:resume", args=[dossier.tracking_code])
+    assert "Reprendre plus tard" in page and resume in page
+
+    # The browser was closed: a new one has nothing, until the link is opened.
+    later = Client()
+    assert later.get(page_url(dossier, "contact")).status_code == 404
+    response = later.get(resume)
+    # Back on the last page saved, with what was typed.
+    assert response.status_code == 302 and response["Location"] == page_url(dossier, "identite")
+    assert "Martin" in later.get(response["Location"]).content.decode()
+    assert post_page(later, dossier, "contact", {"courriel": "a@example.org"}
+                     ).status_code == 302
+
+    # A wrong code, another organisation, or an account's draft: 404.
+    assert Client().get(reverse("procedures:resume", args=["devine"])).status_code == 404
+    assert Client().get(resume, HTTP_HOST="autre.localhost").status_code == 404
+    signed_in = Client()
+    signed_in.force_login(resident)
+    own, _ = start(signed_in, open_procedure)
+    assert Client().get(reverse("procedures:resume", args=[own.tracking_code])
+                        ).status_code == 404
+
+    # Once submitted, the link leads to the tracking page.
+    assert later.post(reverse("procedures:review", args=[dossier.pk]), {"email": ""}
+                      ).status_code == 302
+    assert Client().get(resume)["Location"] == reverse("procedures:tracking",
+                                                       args=[dossier.tracking_code])

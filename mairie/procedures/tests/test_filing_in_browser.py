@@ -1,8 +1,9 @@
 """Journey in a real browser (axe-core checks every page): a resident files a procedure, makes
 a mistake, corrects it, sends it and opens the PDF receipt.
 
-The filing pages load no script at all (asserted below), so the same journey is the one a
-browser without JavaScript makes; the view tests (`test_filing_views.py`) post the same forms
+The filing pages load no script but procedures/conditions.js (live conditional fields,
+test_conditions_in_browser.py), which this journey does not rely on: it is the one a browser
+without JavaScript makes; the view tests (`test_filing_views.py`) post the same forms
 without any browser. (The harness runs axe through JavaScript, so it cannot watch a context
 with JavaScript disabled.)"""
 
@@ -22,7 +23,8 @@ def test_a_resident_files_with_an_error_then_a_correction(new_page, live_server,
     page.get_by_role("link", name="Aide de test").click()
     page.get_by_role("button", name="Commencer").click()
     page.wait_for_url(re.compile(r"/page/identite/$"))
-    assert page.locator("script").count() == 0  # nothing here needs JavaScript
+    # The only script shows and hides the conditional field; nothing here needs it.
+    assert page.locator("script[src]").count() == 1
 
     page.get_by_label("Nom (obligatoire)", exact=True).fill("Martin")
     page.get_by_label("Âge (obligatoire)", exact=True).fill("deux cents")
