@@ -335,21 +335,29 @@ def delete_label(*, actor, label: Label, request: HttpRequest | None = None) -> 
 # --- Messages -------------------------------------------------------------------------------
 
 
+def _post_message(actor, dossier: Dossier, body: str, attachment: UploadedFile | None,
+                  request: HttpRequest | None, *, from_applicant: bool) -> DossierMessage:
+    """Store one message of the thread (and its checked attachment), in the timeline and the
+    audit trail; the callers say who may write and whom to tell."""
+    body = _clean_text(body, empty=_("Écrivez votre message."))
+    stored = _store(actor, dossier, attachment, MESSAGE_FILE_PURPOSE, request)
+    message = DossierMessage.objects.create(organisation=dossier.organisation, dossier=dossier,
+                                            author=actor, from_applicant=from_applicant,
+                                            body=body, attachment=stored)
+    _timeline(dossier, "message", actor, public=True, from_applicant=from_applicant,
+              message=str(message.pk))
+    _audit(dossier, "message_received" if from_applicant else "message_sent", actor, request,
+           message=str(message.pk), attachment=bool(stored))
+    return message
+
+
 @transaction.atomic
 def send_agent_message(*, actor, dossier: Dossier, body: str,
                        attachment: UploadedFile | None = None,
                        request: HttpRequest | None = None) -> DossierMessage:
     """An agent writes to the applicant, who is notified (in-app or by e-mail)."""
     _require(actor, dossier, "message")
-    body = _clean_text(body, empty=_("Écrivez votre message."))
-    stored = _store(actor, dossier, attachment, MESSAGE_FILE_PURPOSE, request)
-    message = DossierMessage.objects.create(organisation=dossier.organisation, dossier=dossier,
-                                            author=actor, from_applicant=False, body=body,
-                                            attachment=stored)
-    _timeline(dossier, "message", actor, public=True, from_applicant=False,
-              message=str(message.pk))
-    _audit(dossier, "message_sent", actor, request, message=str(message.pk),
-           attachment=bool(stored))
+    message = _post_message(actor, dossier, body, attachment, request, from_applicant=False)
     _tell_applicant(dossier, kind=KIND_MESSAGE, actor=actor, body=body,
                     title=_("Nouveau message sur votre dossier %(number)s")
                     % {"number": dossier.number})
@@ -367,15 +375,7 @@ def send_applicant_message(*, actor, dossier: Dossier, body: str,
     actor = actor if getattr(actor, "is_authenticated", False) else None
     if dossier.applicant_id and (actor is None or actor.pk != dossier.applicant_id):
         raise PermissionDenied
-    body = _clean_text(body, empty=_("Écrivez votre message."))
-    stored = _store(actor, dossier, attachment, MESSAGE_FILE_PURPOSE, request)
-    message = DossierMessage.objects.create(organisation=dossier.organisation, dossier=dossier,
-                                            author=actor, from_applicant=True, body=body,
-                                            attachment=stored)
-    _timeline(dossier, "message", actor, public=True, from_applicant=True,
-              message=str(message.pk))
-    _audit(dossier, "message_received", actor, request, message=str(message.pk),
-           attachment=bool(stored))
+    message = _post_message(actor, dossier, body, attachment, request, from_applicant=True)
     recipients = [dossier.assigned_to] if dossier.assigned_to_id else processors_of(dossier)
     recipients = [user for user in recipients if user is not None and user.is_active]
     if recipients:
