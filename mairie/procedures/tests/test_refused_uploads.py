@@ -39,3 +39,23 @@ def test_a_virus_is_refused_but_the_page_is_saved(client, settings, tmp_path, re
     assert response["Location"] == reverse("procedures:review", args=[dossier.pk])
     dossier.refresh_from_db()
     assert dossier.data["piece"] == str(StoredFile.objects.get().pk)
+
+
+def test_a_disguised_program_is_refused_next_to_its_field_and_nothing_is_lost(
+        client, settings, tmp_path, resident, procedure):
+    from mairie.core.files.testing import exe_bytes
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    client.force_login(resident)
+    dossier, _ = start(client, procedure)
+    assert post_page(client, dossier, "identite", FIRST_PAGE).status_code == 302
+    response = post_page(client, dossier, "contact",
+                         {"courriel": "gardee@example.org",
+                          "piece": upload("justificatif.pdf", exe_bytes(), "application/pdf")})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Le fichier est de type EXE (programme Windows)" in body
+    assert 'id="error-summary"' in body and 'value="gardee@example.org"' in body
+    dossier.refresh_from_db()
+    assert dossier.data["courriel"] == "gardee@example.org" and not dossier.data.get("piece")
+    assert not StoredFile.objects.exists()
