@@ -196,6 +196,26 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mairie.core.notifications.tasks.send_daily_digests",
         "schedule": 60 * 60,  # hourly; each user gets their digest once a day at most
     },
+    # Issue 4, automation: deadline reminders, escalation, silence vaut accord/refus.
+    "procedures-deadlines": {
+        "task": "mairie.procedures.tasks_automation.run_deadlines",
+        "schedule": 60 * 60,
+    },
+    # Batch work: restart the batches whose worker died (only their pending dossiers).
+    "procedures-resume-stalled-batches": {
+        "task": "mairie.procedures.tasks_batch.resume_stalled_batches",
+        "schedule": 5 * 60,
+    },
+    # API and webhooks: send the webhook deliveries that are due (retries, lost messages).
+    "procedures-deliver-due-webhooks": {
+        "task": "mairie.procedures.tasks_api.deliver_due_webhooks",
+        "schedule": 60,
+    },
+    # Issue 4, retention: identity documents and dossiers past their retention period.
+    "procedures-retention": {
+        "task": "mairie.procedures.tasks_retention.apply_retention",
+        "schedule": 24 * 60 * 60,
+    },
 }
 
 # --- Sessions, security -------------------------------------------------------------------
@@ -418,3 +438,8 @@ LOGGING = {
 MAIRIE_DEFAULT_ORGANISATION_SLUG = env.str("MAIRIE_DEFAULT_ORGANISATION", default="")
 # Local hour (organisation's time zone) from which the daily notification digests go out.
 MAIRIE_NOTIFICATION_DIGEST_HOUR = env.int("MAIRIE_NOTIFICATION_DIGEST_HOUR", default=7)
+# Webhooks of procedures: private and local addresses (127.0.0.1, 10.x, 192.168.x…) are refused
+# against SSRF unless allowed here (the tests allow them for their local receiver); an endpoint
+# is disabled after this many consecutive failed attempts (decision 0431).
+MAIRIE_WEBHOOKS_ALLOW_PRIVATE = env.bool("MAIRIE_WEBHOOKS_ALLOW_PRIVATE", default=TESTING)
+MAIRIE_WEBHOOKS_MAX_FAILURES = env.int("MAIRIE_WEBHOOKS_MAX_FAILURES", default=10)

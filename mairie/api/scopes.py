@@ -82,3 +82,15 @@ register_scope(
 register_scope(
     WRITE, _("Écriture"),
     _("Créer, modifier et supprimer tout ce que votre compte peut modifier. Inclut la lecture."))
+
+# Procedures engine (mairie/procedures/api.py).
+register_scope(
+    "procedures:read", _("Démarches : lecture"),
+    _("Lire les démarches publiées et leur formulaire."))
+register_scope(
+    "dossiers:read", _("Dossiers : lecture"),
+    _("Lister et lire les dossiers que votre compte peut consulter."))
+register_scope(
+    "dossiers:write", _("Dossiers : écriture"),
+    _("Déposer un dossier pour un demandeur, franchir une étape, écrire au demandeur, "
+      "annoter. Inclut la lecture des dossiers."))

@@ -5,12 +5,17 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
+from mairie.procedures import api as procedures_api
+
 from . import api, errors, views
 
 app_name = "api"
 
 router = SimpleRouter(use_regex_path=False)
 router.register("services", api.ServiceViewSet, basename="service")
+# Procedures engine (mairie/procedures/api.py).
+router.register("procedures", procedures_api.ProcedureViewSet, basename="procedure")
+router.register("dossiers", procedures_api.DossierViewSet, basename="dossier")
 
 v1 = [
     path("me/", api.MeView.as_view(), name="me"),

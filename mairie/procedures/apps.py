@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -21,3 +23,23 @@ class ProceduresConfig(AppConfig):
         from . import processing
 
         processing.register()
+
+        # API and webhooks: the webhook hook on timeline events, and its tasks module.
+        from . import tasks_api, webhooks  # noqa: F401
+
+        webhooks.register()
+
+        from . import automation, tasks_automation  # noqa: F401  (issue 4: beat task)
+
+        automation.register()
+
+        # Exports (issue 4): the export file purpose and the task module.
+        from . import exports, tasks_exports  # noqa: F401
+
+        exports.register_export_purpose()
+
+        # Retention (issue 4): the daily task module.
+        from . import tasks_retention  # noqa: F401
+
+        # Batch work: Celery's autodiscovery only imports `tasks.py`.
+        import_module(f"{self.name}.tasks_batch")

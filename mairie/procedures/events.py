@@ -95,6 +95,42 @@ DESCRIBERS.update({
                                            "%(fields)s") % {"fields": _fields(event)},
 })
 
+# --- Automation (automation.py, issue 4) ------------------------------------------------------
+# What "the system" did says so, with the rule: « …, par le système (règle « X ») ».
+
+
+def _by_system(describer: Describer) -> Describer:
+    def describe_system(event: DossierEvent) -> str:
+        details = event.details or {}
+        if not details.get("system"):
+            return describer(event)
+        if details.get("silence"):
+            from .automation import silence_text
+
+            text = _("%(why)s : le dossier passe à l'état « %(state)s »") % {
+                "why": silence_text(details["silence"], details.get("days"),
+                                    details.get("deadline", "")),
+                "state": details.get("label") or details.get("state")}
+        else:
+            text = describer(event)
+        return _("%(text)s — par le système (règle « %(rule)s »)") % {
+            "text": text, "rule": details.get("rule", "")}
+    return describe_system
+
+
+for _kind in ("transition", "state_entered", "assigned"):
+    DESCRIBERS[_kind] = _by_system(DESCRIBERS[_kind])
+
+# --- Retention (retention.py, issue 4) --------------------------------------------------------
+DESCRIBERS.update({
+    "identity_documents_deleted": lambda event: _(
+        "Pièces d'identité supprimées après la décision : %(fields)s — par le système "
+        "(règle « conservation »)") % {"fields": _fields(event)},
+    "anonymised": lambda event: _(
+        "Dossier anonymisé à la fin de sa durée de conservation — par le système "
+        "(règle « conservation »)"),
+})
+
 
 def describe(event: DossierEvent) -> str:
     describer = DESCRIBERS.get(event.kind)

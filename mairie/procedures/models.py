@@ -280,7 +280,9 @@ class Dossier(OrganisationScopedModel):
         ]
         indexes = [models.Index(fields=["organisation", "applicant", "-created_at"]),
                    models.Index(fields=["organisation", "assigned_to", "-submitted_at"]),
-                   models.Index(fields=["organisation", "state", "-submitted_at"])]
+                   models.Index(fields=["organisation", "state", "-submitted_at"]),
+                   models.Index(fields=["deadline_at"], name="dossier_deadline",
+                                condition=models.Q(deadline_at__isnull=False))]
 
     def __str__(self) -> str:
         return self.number or _("Brouillon de %(title)s") % {"title": self.version.definition}
@@ -521,3 +523,10 @@ class DossierDocument(OrganisationScopedModel):
         verbose_name = _("document généré")
         verbose_name_plural = _("documents générés")
         ordering = ["created_at"]
+
+
+from .models_api import *  # noqa: E402,F401,F403
+from .models_automation import *  # noqa: E402,F401,F403
+from .models_batch import *  # noqa: E402,F401,F403
+from .models_exports import *  # noqa: E402,F401,F403
+from .models_retention import *  # noqa: E402,F401,F403

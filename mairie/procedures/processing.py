@@ -463,6 +463,9 @@ def answer_opinion(*, actor, opinion: OpinionRequest, answer: str,
               opinion=str(current.pk))
     _audit(dossier, "opinion_given", actor, request, opinion=str(current.pk),
            files=len(stored))
+    from .automation import on_event  # issue 4: automatic transitions
+
+    on_event("opinion_answered", dossier=dossier, request=request)
     if current.requested_by and current.requested_by.is_active:
         notify(organisation=dossier.organisation, recipients=[current.requested_by],
                kind=KIND_OPINION_GIVEN, actor=actor,
@@ -713,6 +716,9 @@ def answer_correction(*, actor, correction: CorrectionRequest, form, lock_versio
     current = workflow.enter_state(actor=actor, dossier=current,
                                    state=current_request.return_state,
                                    reason="correction_answered", request=request)
+    from .automation import on_event  # issue 4: automatic transitions
+
+    on_event("correction_answered", dossier=current, request=request)
     recipients = ([current_request.requested_by]
                   if current_request.requested_by and current_request.requested_by.is_active
                   else processors_of(current))

@@ -554,3 +554,38 @@ def procedure_for_designer(user, organisation, pk) -> ProcedureDefinition:
 def versions_of(definition: ProcedureDefinition):
     """The versions of a procedure, newest first, with their publisher."""
     return definition.versions.select_related("published_by", "workflow").order_by("-number")
+
+
+# --- Batch work (batches.py) --------------------------------------------------------------------
+
+
+def batches_for_agent(user, organisation):
+    """The batches `user` started in this organisation, newest first (nobody else's)."""
+    from .models_batch import Batch
+
+    if (not getattr(user, "is_authenticated", False) or organisation is None
+            or user.organisation_id != organisation.pk):
+        return Batch.objects.none()
+    return Batch.objects.filter(organisation=organisation, created_by=user).order_by(
+        "-created_at", "-pk")
+
+
+def batch_for_agent(user, organisation, pk):
+    """One batch of `user` (404 for another agent's, another organisation's, unknown)."""
+    from .models_batch import Batch
+
+    try:
+        return batches_for_agent(user, organisation).get(pk=pk)
+    except (Batch.DoesNotExist, ValueError, ValidationError):
+        raise Http404 from None
+
+
+def batch_problems(batch):
+    """The batch's items that failed or changed nothing, with their dossier's number."""
+    from .models_batch import BatchItem
+
+    return (BatchItem.objects.filter(batch=batch, status__in=[BatchItem.Status.FAILED,
+                                                              BatchItem.Status.SKIPPED])
+            .select_related("dossier").only("status", "reason", "processed_at", "position",
+                                            "dossier__number", "dossier__id")
+            .order_by("status", "position"))

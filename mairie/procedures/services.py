@@ -360,6 +360,9 @@ def submit_dossier(*, actor, dossier: Dossier, request: HttpRequest | None = Non
     record_event(organisation=current.organisation, action="procedures.dossier_submitted",
                  actor=actor, obj=current, object_label=current.number, request=request,
                  details={"definition": str(definition.pk), "number": current.number})
+    from .automation import on_submitted  # issue 4: routing, automatic transitions (0400)
+
+    on_submitted(dossier=current, request=request)
     recipient = current.applicant_email or (actor.email if actor else "")
     if recipient:
         transaction.on_commit(lambda: _send_confirmation(current, recipient, request))

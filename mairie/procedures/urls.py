@@ -5,6 +5,8 @@ from . import (
     views_agent,
     views_builder,
     views_processing,
+    views_retention,
+    views_webhooks,
     views_workflow,
     views_workflows,
 )
@@ -57,6 +59,29 @@ urlpatterns = [
     path("agent/dossiers/<uuid:pk>/avis/<uuid:opinion_pk>/",
          views_processing.agent_opinion_answer, name="agent-opinion-answer"),
     path("agent/etiquettes/", views_processing.labels_page, name="labels"),
+    # API and webhooks (views_webhooks.py)
+    path("agent/demarches/<slug:slug>/webhooks/", include(views_webhooks.urlpatterns)),
     # Builder (views_builder.py)
     path("agent/demarches/", include(views_builder.urlpatterns)),
+    # Retention (views_retention.py, issue 4)
+    path("agent/demarches/<slug:slug>/conservation/", views_retention.retention_settings,
+         name="retention-settings"),
+]
+
+# Exports and statistics (views_exports.py, views_statistics.py)
+from . import views_exports, views_statistics  # noqa: E402
+
+urlpatterns += views_exports.urlpatterns + views_statistics.urlpatterns
+
+# Batch work (views_batch.py)
+from . import views_batch  # noqa: E402
+
+urlpatterns += views_batch.urlpatterns
+
+# Automation: deadlines, silence vaut accord/refus, routing, automatic transitions (issue 4)
+from . import views_automation  # noqa: E402
+
+urlpatterns += [
+    path("agent/demarches/<slug:slug>/automatisation/", views_automation.automation_page,
+         name="builder-automation"),
 ]

@@ -18,7 +18,9 @@ from mairie.core.web.views import agent_required
 from . import processing, queries, workflow
 from . import schema as schema_helpers
 from .forms_agent import SORT_CHOICES, InboxFilterForm
+from .forms_batch import BatchForm
 from .services import record_dossier_read
+from .views_batch import batch_form_choices
 
 INBOX_PAGE_SIZE = 25
 
@@ -65,13 +67,9 @@ def inbox(request):
     box = request.GET.get("box") or queries.DEFAULT_BOX
     if box not in scope.boxes:
         box = queries.DEFAULT_BOX  # e.g. "all" asked by a plain agent: never widened
-    procedures = list(queries.procedures_for_agent(request.user, request.organisation,
-                                                   scope=scope)
-                      .select_related("current_version__workflow"))
-    form = InboxFilterForm(
-        request.GET or None, procedures=procedures,
-        labels=queries.labels_for_agent(request.organisation, procedures),
-        agents=queries.agents_of(request.organisation))
+    # Batch work: the same choices serve the filter form and the batch form (one query each).
+    choices = batch_form_choices(request, scope)
+    form = InboxFilterForm(request.GET or None, **choices)
     filters = form.filters()
     sort = form.sort_key
     assigned = filters.get("assigned")
@@ -95,6 +93,8 @@ def inbox(request):
         "filtered": any(name != "sort" for name in filters),
         "sort": sort, "sort_label": dict(SORT_CHOICES)[sort],
         "columns": _sort_columns(unsorted, sort),
+        # Batch work (views_batch.py): the action form under the table keeps the filters.
+        "batch_form": BatchForm(scope=scope, **choices), "batch_kept": list(kept.items()),
     })
 
 

@@ -550,7 +550,8 @@ def _after_commit(dossier: Dossier) -> None:
 
 @transaction.atomic
 def enter_state(*, actor, dossier: Dossier, state: str, reason: str,
-                request: HttpRequest | None = None) -> Dossier:
+                request: HttpRequest | None = None,
+                details: Mapping | None = None) -> Dossier:
     """Move `dossier` to `state` without a transition (e.g. reason "correction_answered" when
     the applicant answers a correction): sets the state's dates and deadline, bumps the lock
     version, writes the timeline and the audit trail."""
@@ -563,12 +564,13 @@ def enter_state(*, actor, dossier: Dossier, state: str, reason: str,
     Dossier.objects.filter(pk=dossier.pk).update(**fields, lock_version=F("lock_version") + 1,
                                                  updated_at=timezone.now())
     dossier.refresh_from_db()
+    extra = dict(details or {})  # e.g. {"system": true, "rule": …} (automation.py)
     _timeline(dossier, "state_entered", actor, state=state, reason=reason,
-              from_state=previous, label=workflow.state_label(state))
+              from_state=previous, label=workflow.state_label(state), **extra)
     record_event(organisation=dossier.organisation, action="procedures.state_entered",
                  actor=actor if _authenticated(actor) else None, obj=dossier,
                  object_label=dossier.number, request=request,
-                 details={"from": previous, "to": state, "reason": reason})
+                 details={"from": previous, "to": state, "reason": reason, **extra})
     _after_commit(dossier)
     return dossier
 
@@ -667,6 +669,82 @@ def apply_transition(*, actor, dossier: Dossier, key: str, values: Mapping | Non
                           "lock_version": current.lock_version})
     _after_commit(current)
     return current
+
+
+# --- Taking a transition as the system (automation.py, issue 4) ----------------------------
+# No actor and no role check: an automatic rule decided. Guards still apply, and so do the
+# actions except those that need a person (typed fields, correction or opinion requests,
+# "assign to self"), which automation refuses when the rule is saved (`system_refusal`).
+
+def system_refusal(transition: Mapping) -> str:
+    """Why the system cannot take `transition` by itself ("" when it can)."""
+    if any(spec.get("required") for spec in field_specs(transition)):
+        return _("elle demande une saisie à l'agent (champ obligatoire).")
+    if _action_types(transition) & {"request_correction", "request_opinion"}:
+        return _("elle demande une correction ou un avis, que seul un agent peut rédiger.")
+    if transition.get("validation") or transition.get("signature"):
+        return _("c'est une validation ou une signature, qui revient à une personne.")
+    if "document" in _action_types(transition):
+        # The generated PDF is stored on behalf of an agent (files purpose of documents.py).
+        return _("elle génère un document, qui est produit au nom d'un agent.")
+    return ""
+
+
+@transaction.atomic
+def apply_transition_as_system(*, dossier: Dossier, key: str, rule_label: str,
+                               request: HttpRequest | None = None) -> Dossier:
+    """Take the transition `key` on `dossier` for the automatic rule `rule_label`: timeline and
+    audit by "the system" (actor None, details {"system": true, "rule": …}). Raises
+    `TransitionRefused` when the dossier is not in a state the transition leaves, its guard is
+    false, or the transition needs a person."""
+    current = (Dossier.objects.select_for_update(of=("self",))
+               .select_related("version__definition__service", "version__workflow",
+                               "organisation", "applicant", "assigned_to")
+               .get(pk=dossier.pk))
+    workflow = current.version.workflow
+    transition = find_transition(workflow, key)
+    if transition is None or current.submitted_at is None:
+        raise TransitionRefused(_("Cette étape n'existe pas dans le circuit de ce dossier."))
+    if current.state not in from_states(transition):
+        raise TransitionRefused(_("« %(label)s » n'est pas possible depuis l'état « %(state)s ».")
+                                % {"label": transition.get("label"),
+                                   "state": workflow.state_label(current.state)})
+    refusal = _guard_refusal(transition, current) or system_refusal(transition)
+    if refusal:
+        raise TransitionRefused(refusal)
+    system = {"system": True, "rule": rule_label}
+    from_state, to_state = current.state, transition["to"]
+    now = timezone.now()
+    Dossier.objects.filter(pk=current.pk).update(**_state_fields(workflow, to_state, now),
+                                                 lock_version=F("lock_version") + 1,
+                                                 updated_at=now)
+    current.refresh_from_db()
+    _timeline(current, "transition", None, public=transition.get("public", True) is not False,
+              key=key, label=transition.get("label", key), values={}, **system,
+              **{"from": from_state, "to": to_state,
+                 "from_label": workflow.state_label(from_state),
+                 "to_label": workflow.state_label(to_state),
+                 "public_label": public_state_label(workflow, to_state)})
+    done = []
+    for spec in action_specs(transition):
+        if spec["type"] == "assign" and spec.get("to") == "self":
+            continue  # nobody to assign to
+        ACTIONS[spec["type"]](actor=None, dossier=current, spec=spec, transition=transition,
+                              form=None, from_state=from_state, request=request)
+        done.append(spec["type"])
+        current.refresh_from_db()
+    record_event(organisation=current.organisation, action="procedures.transition_applied",
+                 actor=None, obj=current, object_label=current.number, request=request,
+                 details={"transition": key, "from": from_state, "to": to_state,
+                          "actions": done, "lock_version": current.lock_version, **system})
+    _after_commit(current)
+    return current
+
+
+def notify_applicant_as_system(dossier: Dossier, request: HttpRequest | None = None) -> None:
+    """Tell the applicant the dossier's new state, exactly as the "notify" action does."""
+    _notify(actor=None, dossier=dossier, spec={"type": "notify", "to": APPLICANT},
+            transition={}, form=None, from_state=dossier.state, request=request)
 
 
 # --- Actions --------------------------------------------------------------------------------
