@@ -281,6 +281,10 @@ class Dossier(OrganisationScopedModel):
         indexes = [models.Index(fields=["organisation", "applicant", "-created_at"]),
                    models.Index(fields=["organisation", "assigned_to", "-submitted_at"]),
                    models.Index(fields=["organisation", "state", "-submitted_at"]),
+                   # The inbox's default order (bench/procedures_inbox.py: 2.5 s → 0.5 ms
+                   # for its main query at a million dossiers).
+                   models.Index(fields=["organisation", "-submitted_at", "-id"],
+                                name="dossier_inbox_order"),
                    models.Index(fields=["deadline_at"], name="dossier_deadline",
                                 condition=models.Q(deadline_at__isnull=False))]
 
