@@ -56,7 +56,7 @@ def transition_fits_batch(transition: Mapping) -> bool:
     if any(spec["key"] not in BATCH_TRANSITION_FIELDS
            for spec in workflow.field_specs(transition)):
         return False
-    return not (workflow._action_types(transition)
+    return not (workflow.action_types(transition)
                 & {"request_correction", "request_opinion"})
 
 

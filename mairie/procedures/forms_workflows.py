@@ -136,7 +136,11 @@ class RoleForm(forms.Form):
         return data
 
 
-class BaseRoleFormSet(forms.BaseFormSet):
+class UniqueKeysFormSet(forms.BaseFormSet):
+    """A formset whose kept rows must have distinct `key`s; `duplicate_message` says so."""
+
+    duplicate_message = ""
+
     def clean(self) -> None:
         if any(self.errors):
             return
@@ -144,8 +148,12 @@ class BaseRoleFormSet(forms.BaseFormSet):
                 if f.cleaned_data.get("key") and not self._should_delete_form(f)]
         duplicates = {key for key in keys if keys.count(key) > 1}
         if duplicates:
-            raise ValidationError(_("Deux rôles ont la même clé : %(keys)s.")
+            raise ValidationError(self.duplicate_message
                                   % {"keys": ", ".join(sorted(duplicates))})
+
+
+class BaseRoleFormSet(UniqueKeysFormSet):
+    duplicate_message = _("Deux rôles ont la même clé : %(keys)s.")
 
     def to_roles(self) -> list[dict]:
         roles = []
@@ -246,16 +254,8 @@ class RequiredFieldForm(forms.Form):
                                      for c in field.get("choices") or [])}
 
 
-class BaseRequiredFieldFormSet(forms.BaseFormSet):
-    def clean(self) -> None:
-        if any(self.errors):
-            return
-        keys = [f.cleaned_data.get("key") for f in self.forms
-                if f.cleaned_data.get("key") and not self._should_delete_form(f)]
-        duplicates = {key for key in keys if keys.count(key) > 1}
-        if duplicates:
-            raise ValidationError(_("Deux champs à remplir ont la même clé : %(keys)s.")
-                                  % {"keys": ", ".join(sorted(duplicates))})
+class BaseRequiredFieldFormSet(UniqueKeysFormSet):
+    duplicate_message = _("Deux champs à remplir ont la même clé : %(keys)s.")
 
     def to_fields(self) -> list[dict]:
         return [form.to_field() for form in self.forms

@@ -745,6 +745,13 @@ def public_events_of(dossier: Dossier):
             .select_related("actor").order_by("at"))
 
 
+def _service_ids_of(user) -> set:
+    """The services `user` belongs to in their own organisation."""
+    from mairie.core.organisation.queries import memberships_of_user
+
+    return set(memberships_of_user(user).values_list("service_id", flat=True))
+
+
 def agent_context(request, dossier, *, bound: dict | None = None) -> dict:
     """Context of `procedures/agent/_processing.html` on the agent's dossier page.
 
@@ -771,10 +778,7 @@ def agent_context(request, dossier, *, bound: dict | None = None) -> dict:
                     .prefetch_related("answer_files").order_by("created_at"))
     if not can["process"]:
         # A consulted expert sees only the opinions asked of their own services.
-        from mairie.core.organisation.models import Membership
-
-        mine = set(Membership.objects.filter(user=request.user).values_list("service_id",
-                                                                             flat=True))
+        mine = _service_ids_of(request.user)
         opinions = [o for o in opinions if o.service_id in mine]
         for opinion in opinions:
             opinion.answer_form = (  # type: ignore[attr-defined]
@@ -782,12 +786,7 @@ def agent_context(request, dossier, *, bound: dict | None = None) -> dict:
                 or OpinionAnswerForm(prefix=f"opinion-{opinion.pk}"))
         context.update(opinions=opinions, annotations=[], expert_only=True)
         return context
-    my_services = set()
-    if opinions:
-        from mairie.core.organisation.models import Membership
-
-        my_services = set(Membership.objects.filter(user=request.user)
-                          .values_list("service_id", flat=True))
+    my_services = _service_ids_of(request.user) if opinions else set()
     for opinion in opinions:
         if opinion.answered_at is None and opinion.service_id in my_services:
             opinion.answer_form = (  # type: ignore[attr-defined]

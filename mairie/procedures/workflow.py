@@ -136,13 +136,13 @@ def field_specs(transition: Mapping) -> list[dict]:
     return specs
 
 
-def _action_types(transition: Mapping) -> set[str]:
+def action_types(transition: Mapping) -> set[str]:
     return {str(spec.get("type")) for spec in action_specs(transition)}
 
 
 def needs_form(transition: Mapping) -> bool:
     return bool(field_specs(transition)) or bool(
-        _action_types(transition) & {"request_correction", "request_opinion"})
+        action_types(transition) & {"request_correction", "request_opinion"})
 
 
 def find_transition(workflow: Workflow, key: str) -> dict | None:
@@ -425,7 +425,7 @@ class TransitionForm(forms.Form):
         self.specs = field_specs(transition)
         for spec in self.specs:
             self.fields[spec["key"]] = _form_field(spec)
-        types = _action_types(transition)
+        types = action_types(transition)
         if "request_correction" in types:
             schema = dossier.version.schema
             names = schema_helpers.answer_names(schema)
@@ -680,11 +680,11 @@ def system_refusal(transition: Mapping) -> str:
     """Why the system cannot take `transition` by itself ("" when it can)."""
     if any(spec.get("required") for spec in field_specs(transition)):
         return _("elle demande une saisie à l'agent (champ obligatoire).")
-    if _action_types(transition) & {"request_correction", "request_opinion"}:
+    if action_types(transition) & {"request_correction", "request_opinion"}:
         return _("elle demande une correction ou un avis, que seul un agent peut rédiger.")
     if transition.get("validation") or transition.get("signature"):
         return _("c'est une validation ou une signature, qui revient à une personne.")
-    if "document" in _action_types(transition):
+    if "document" in action_types(transition):
         # The generated PDF is stored on behalf of an agent (files purpose of documents.py).
         return _("elle génère un document, qui est produit au nom d'un agent.")
     return ""
