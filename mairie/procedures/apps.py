@@ -14,6 +14,16 @@ class ProceduresConfig(AppConfig):
 
         register_dossier_file_purpose()
 
+        # Workflow roles remembered per request are computed again after a mapping changes.
+        from django.db.models.signals import post_delete, post_save
+
+        from .models import WorkflowRoleMapping
+        from .queries import role_mappings_changed
+
+        for signal in (post_save, post_delete):
+            signal.connect(role_mappings_changed, sender=WorkflowRoleMapping,
+                           dispatch_uid="procedures-role-mappings-changed")
+
         from .documents import register_document_purpose
         from .workflow import register_notification_kinds
 

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.http import HttpRequest, QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -43,6 +43,7 @@ from .models import (
     Label,
     OpinionRequest,
 )
+from .queries import RoleHoldings
 from .rules import abilities
 from .services import StaleDossier
 
@@ -189,11 +190,13 @@ def _tell_applicant(dossier: Dossier, *, kind: str, title: str, body: str, actor
     transaction.on_commit(lambda: send_mail(title, text, None, [recipient]), robust=True)
 
 
-def processors_of(dossier: Dossier) -> list:
+def processors_of(dossier: Dossier, *, mappings: list | None = None) -> list:
     """The agents who play a workflow role on `dossier` (assignment choices, notifications),
     in one query whatever their number — the same rule as `queries.RoleHoldings`: a mapped
     role is played by the mapping's service (holders of its membership role when it names
-    one), an unmapped role by every member of the owning service."""
+    one), an unmapped role by every member of the owning service. `mappings`: the
+    procedure's role mappings as (role, service id, membership role), when already read
+    (`RoleHoldings.rows`)."""
     from mairie.core.users.models import User
 
     from .models import WorkflowRoleMapping
@@ -201,11 +204,14 @@ def processors_of(dossier: Dossier) -> list:
     definition = dossier.version.definition
     workflow = dossier.version.workflow
     roles = set(workflow.role_keys()) if hasattr(workflow, "role_keys") else set(workflow.roles)
+    if mappings is None:
+        mappings = list(WorkflowRoleMapping.objects.filter(definition=definition)
+                        .values_list("role", "service_id", "membership_role"))
     condition = Q(pk__in=[])
     mapped: set[str] = set()
-    for role, service_id, membership_role in WorkflowRoleMapping.objects.filter(
-            definition=definition, role__in=roles).values_list("role", "service_id",
-                                                               "membership_role"):
+    for role, service_id, membership_role in mappings:
+        if role not in roles:
+            continue
         mapped.add(role)
         if membership_role:
             condition |= Q(memberships__service_id=service_id,
@@ -259,6 +265,20 @@ def labels_for(dossier: Dossier):
     """The labels an agent may put on `dossier`: its procedure's and the shared ones."""
     return Label.objects.filter(organisation=dossier.organisation).filter(
         Q(definition__isnull=True) | Q(definition_id=dossier.version.definition_id))
+
+
+def labels_of(dossier: Dossier) -> tuple[list[Label], list[Label]]:
+    """(the labels an agent may put on `dossier`, those it carries), by name, in one query."""
+    carried = Exists(Dossier.labels.through.objects.filter(dossier_id=dossier.pk,
+                                                           label_id=OuterRef("pk")))
+    rows: list[Label] = list(
+        Label.objects.filter(organisation=dossier.organisation).annotate(carried=carried)
+        .filter(Q(definition__isnull=True) | Q(definition_id=dossier.version.definition_id)
+                | Q(carried=True))
+        .order_by("name"))
+    usable = [label for label in rows
+              if label.definition_id in (None, dossier.version.definition_id)]
+    return usable, [label for label in rows if label.carried]  # type: ignore[attr-defined]
 
 
 @transaction.atomic
@@ -623,7 +643,7 @@ def _typed(form) -> dict[str, list[str]]:
 
 
 def _locked(dossier: Dossier, lock_version) -> Dossier:
-    current = Dossier.objects.select_for_update().select_related(
+    current = Dossier.objects.select_for_update(of=("self",)).select_related(
         "version__workflow", "version__definition", "organisation").get(pk=dossier.pk)
     try:
         expected = int(lock_version)
@@ -792,10 +812,11 @@ def agent_context(request, dossier, *, bound: dict | None = None) -> dict:
             opinion.answer_form = (  # type: ignore[attr-defined]
                 bound.get(f"opinion-{opinion.pk}")
                 or OpinionAnswerForm(prefix=f"opinion-{opinion.pk}"))
-    processors = processors_of(dossier)
+    rows = RoleHoldings.of(request.user, dossier.organisation).rows
+    processors = processors_of(
+        dossier, mappings=None if rows is None else rows.get(dossier.version.definition_id, []))
     correction = open_correction(dossier)
-    available_labels = list(labels_for(dossier).order_by("name"))
-    current_labels = list(dossier.labels.order_by("name"))
+    available_labels, current_labels = labels_of(dossier)
     context.update({
         "assign_form": bound.get("assign") or AssignForm(processors=processors),
         "labels_form": bound.get("labels") or LabelsForm(

@@ -10,12 +10,14 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 
+from django.contrib.postgres.search import SearchQueryField, SearchVectorField
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db import connections
+from django.db.models import BooleanField, F, Func, Prefetch, Q, QuerySet, Value
 from django.http import Http404
 from django.utils import timezone
 
-from mairie.core.organisation.queries import roles_of
+from mairie.core.organisation.queries import membership_pairs, roles_of
 
 from .models import Audience, Dossier, Label, ProcedureDefinition
 
@@ -123,6 +125,10 @@ def files_of(dossier: Dossier):
 # Boxes of the inbox, in the order of its tabs. "all" is for directors and administrators only.
 INBOX_BOXES = ("mine", "services", "validation", "opinions", "all")
 DEFAULT_BOX = "services"
+# The inbox counts exactly up to these numbers and says "more than" beyond (decision 0450):
+# the tabs' badges, and the rows a filter pages through.
+BOX_COUNT_CAP = 1_000
+INBOX_COUNT_CAP = 10_000
 
 # Sort keys of the inbox → ORDER BY (ties broken by the newest submission, then the id).
 INBOX_SORTS = {
@@ -165,7 +171,7 @@ class AgentScope:
 
         self.user = user
         self.organisation = organisation
-        self.holdings = RoleHoldings(user, organisation)
+        self.holdings = RoleHoldings.of(user, organisation)
         held_roles = {role for _service, role in self.holdings.memberships}
         self.is_agent = bool(self.holdings.memberships)
         self.may_see_all = bool(held_roles & {Role.DIRECTOR, Role.ADMINISTRATOR})
@@ -174,7 +180,6 @@ class AgentScope:
         self.validation: dict[tuple[str, ...], list] = {}  # validation states → versions
         if not self.is_agent:
             return
-        service_ids = self.holdings.service_ids
         versions = (ProcedureVersion.objects.filter(organisation=organisation)
                     .select_related("definition", "workflow")
                     .only("definition__service_id", "workflow__roles", "workflow__states",
@@ -182,10 +187,7 @@ class AgentScope:
                     .order_by())
         for version in versions:
             workflow = version.workflow
-            roles = self.holdings.roles_for(version.definition, workflow)
-            if not roles and not workflow.role_keys() and (
-                    version.definition.service_id in service_ids):
-                roles = {""}  # no role defined: the owning service processes it
+            roles = processing_roles(self.holdings, version)
             if not roles:
                 continue
             self.role_versions.append(version.pk)
@@ -243,19 +245,51 @@ class AgentScope:
         readable = self.readable
         return None if readable is None else Q(assigned_to=self.user) & readable
 
-    def counts(self) -> dict[str, int]:
-        """{box: number of submitted dossiers in it}, in one query."""
-        aggregates = {}
+    def counts(self, cap: int = BOX_COUNT_CAP) -> dict[str, int]:
+        """{box: number of submitted dossiers in it, at most cap + 1}, in one query (each box
+        stops counting past `cap`: `core.web.pagination.capped_counts`)."""
+        from mairie.core.web.pagination import capped_counts
+
+        found = {box: 0 for box in self.boxes}
+        if self.readable is None:
+            return found
+        submitted = (Dossier.objects.filter(organisation=self.organisation,
+                                            submitted_at__isnull=False).filter(self.readable))
+        querysets = {}
         for box in self.boxes:
             condition = self.condition(box)
             if condition is not None:
-                aggregates[box] = Count("pk", filter=condition) if condition else Count("pk")
-        found = {box: 0 for box in self.boxes}
-        if aggregates and self.readable is not None:
-            found.update(Dossier.objects.filter(organisation=self.organisation,
-                                                submitted_at__isnull=False)
-                         .filter(self.readable).order_by().aggregate(**aggregates))
+                querysets[box] = submitted.filter(condition)
+        found.update(capped_counts(querysets, cap))
         return found
+
+
+def processing_roles(holdings: RoleHoldings, version) -> set[str]:
+    """The workflow roles the holder plays on the dossiers of `version` ({""} when its workflow
+    defines no role and they belong to the owning service, which then processes it)."""
+    definition, workflow = version.definition, version.workflow
+    roles = holdings.roles_for(definition, workflow)
+    if not roles and not workflow.role_keys() and definition.service_id in holdings.service_ids:
+        roles = {""}
+    return roles
+
+
+def _agent_may_read(user, organisation, dossier: Dossier) -> bool:
+    """`AgentScope.readable` for one dossier already read (its version, procedure and
+    workflow with it): the same rule without reading every version of the organisation."""
+    from mairie.core.organisation.models import Role
+
+    from .models import OpinionRequest
+
+    holdings = RoleHoldings.of(user, organisation)
+    if not holdings.memberships:
+        return False
+    if {role for _service, role in holdings.memberships} & {Role.DIRECTOR, Role.ADMINISTRATOR}:
+        return True
+    if processing_roles(holdings, dossier.version):
+        return True
+    return OpinionRequest.objects.filter(organisation=organisation, dossier=dossier,
+                                         service_id__in=holdings.service_ids).exists()
 
 
 def _agent_dossier_condition(user, organisation, box: str, *,
@@ -277,6 +311,40 @@ def normalise_search_text(text: str) -> str:
     return " ".join(text.split())
 
 
+class _SearchVector(Func):
+    """The words of `search_text` as PostgreSQL indexes them (migration 0005): hyphens and
+    "@" are spaces, so that "2026-000123" is found by "000123" and an address by its domain."""
+
+    template = "to_tsvector('simple'::regconfig, translate(%(expressions)s, '-@', '  '))"
+    output_field = SearchVectorField()
+
+
+class _PrefixQuery(Func):
+    """A searched word as a query on those words, its last part a prefix ("dupon" finds
+    "dupont"): `plainto_tsquery` never fails on what an agent types."""
+
+    template = ("(plainto_tsquery('simple'::regconfig, translate(%(expressions)s, '-@', '  '))"
+                "::text || ':*')::tsquery")
+    output_field = SearchQueryField()
+
+
+class _Matches(Func):
+    arg_joiner = " @@ "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
+def search_text_matches(alias: str, word: str) -> Q:
+    """The condition "`word` (normalised) is in the dossier's `search_text`" for the inbox's
+    search (decision 0451): on PostgreSQL the words' full-text index (a word or the start of
+    one, found in milliseconds among a million dossiers); elsewhere a substring."""
+    if connections[alias].vendor != "postgresql":
+        return Q(search_text__contains=word)
+    if not any(char.isalnum() for char in word):
+        return Q()  # nothing to look for (e.g. a lone "-"): the word is ignored
+    return Q(_Matches(_SearchVector(F("search_text")), _PrefixQuery(Value(word))))
+
+
 def _agent_dossiers(organisation) -> QuerySet[Dossier]:
     return (Dossier.objects.filter(organisation=organisation, submitted_at__isnull=False)
             .select_related("version__definition__service", "version__workflow", "applicant",
@@ -296,9 +364,9 @@ def dossiers_for_agent(user, organisation, *, box: str, procedure=None, state: s
     `procedure` is a ProcedureDefinition (or its pk), `label` a Label (or its pk);
     `submitted_from` / `submitted_to` are dates (inclusive, in the local time zone);
     `deadline` is "overdue", "week" (within 7 days) or "none"; `assigned` is a user (or pk) or
-    "none". `search`: every word must be found in the dossier's indexed text (number,
-    applicant, answers — `services.update_search_text`), accents and case ignored, or in its
-    number or applicant's name or e-mail address."""
+    "none". `search`: every word must be found in the dossier's indexed text (its number,
+    the applicant's names and e-mail addresses, the answers — `services.update_search_text`),
+    accents and case ignored."""
     condition = _agent_dossier_condition(user, organisation, box, scope=scope)
     if condition is None:
         return Dossier.objects.none()
@@ -328,11 +396,7 @@ def dossiers_for_agent(user, organisation, *, box: str, procedure=None, state: s
     elif assigned:
         qs = qs.filter(assigned_to=assigned)
     for word in (search or "").split()[:10]:
-        qs = qs.filter(Q(search_text__contains=normalise_search_text(word))
-                       | Q(number__icontains=word) | Q(applicant_email__icontains=word)
-                       | Q(applicant__email__icontains=word)
-                       | Q(applicant__first_name__icontains=word)
-                       | Q(applicant__last_name__icontains=word))
+        qs = qs.filter(search_text_matches(qs.db, normalise_search_text(word)))
     return qs
 
 
@@ -353,15 +417,26 @@ def dossiers_readable_by_agent(user, organisation, *, scope: AgentScope | None =
     return _agent_dossiers(organisation).filter(readable)
 
 
-def dossier_for_agent(user, organisation, pk, *, scope: AgentScope | None = None) -> Dossier:
+def dossier_for_agent(user, organisation, pk) -> Dossier:
     """One submitted dossier `user` may open: one on which they play a workflow role, any for
     directors and administrators, or one their service was asked an opinion on (read only:
     `rules.abilities` says what they may do). Anything else — a draft, another service's,
-    another organisation's — is a 404, so that its existence is not revealed."""
+    another organisation's — is a 404, so that its existence is not revealed.
+
+    The dossier is read by its id among the organisation's submitted ones, then the rule of
+    `dossiers_readable_by_agent` is applied to it (`_agent_may_read`), which spares reading
+    every version of the organisation on each dossier page."""
+    if (not getattr(user, "is_authenticated", False) or organisation is None
+            or user.organisation_id != organisation.pk):
+        raise Http404
     try:
-        return dossiers_readable_by_agent(user, organisation, scope=scope).get(pk=pk)
+        dossier = _agent_dossiers(organisation).get(pk=pk)
     except (Dossier.DoesNotExist, ValueError, ValidationError):
         raise Http404 from None
+    if not _agent_may_read(user, organisation, dossier):
+        raise Http404
+    dossier.organisation = organisation  # the same row: spares reading it again
+    return dossier
 
 
 def procedures_for_agent(user, organisation, *, scope: AgentScope | None = None
@@ -408,31 +483,56 @@ def agents_of(organisation):
 # --- Workflow roles ---------------------------------------------------------------------------
 
 
+# Bumped by every save or deletion of a role mapping in this process (`apps.py`), so that
+# the holdings remembered on a user instance are computed again after a change.
+_mapping_generation = [0]
+
+
+def role_mappings_changed(**_kwargs) -> None:
+    _mapping_generation[0] += 1
+
+
 class RoleHoldings:
     """Which workflow roles one agent plays, for every procedure of the organisation, from two
     queries (memberships and role mappings), whatever the number of procedures.
 
     A workflow role mapped for a procedure (`WorkflowRoleMapping`) is played by the holders of
     the mapping's membership role in the mapping's service (any role when it names none). A
-    role left unmapped is played by every member of the procedure's owning service."""
+    role left unmapped is played by every member of the procedure's owning service.
+
+    `RoleHoldings.of(user, organisation)` computes them once per user instance (a request
+    has one): the inbox, the dossier page and its abilities share them."""
+
+    @classmethod
+    def of(cls, user, organisation) -> RoleHoldings:
+        key = (getattr(organisation, "pk", None), _mapping_generation[0],
+               frozenset(membership_pairs(user)))
+        cached = getattr(user, "_mairie_role_holdings", None)
+        if cached is None or cached[0] != key:
+            cached = (key, cls(user, organisation))
+            if getattr(user, "is_authenticated", False):
+                user._mairie_role_holdings = cached
+        return cached[1]
 
     def __init__(self, user, organisation) -> None:
-        from mairie.core.organisation.models import Membership
-
         from .models import WorkflowRoleMapping
 
         self.memberships: set[tuple] = set()
         self.mapped: dict = {}        # definition id → roles the user plays through a mapping
         self.mapped_roles: dict = {}  # definition id → every role that has a mapping
+        self.rows: dict | None = None  # definition id → [(role, service id, membership role)]
         if (not getattr(user, "is_authenticated", False) or organisation is None
                 or user.organisation_id != organisation.pk):
             return
-        self.memberships = set(Membership.objects.filter(user=user, organisation=organisation)
-                               .order_by().values_list("service_id", "role"))
+        self.memberships = set(membership_pairs(user))
         services = {service for service, _role in self.memberships}
+        if not services:
+            return
+        self.rows = {}
         for definition_id, role, service_id, membership_role in (
                 WorkflowRoleMapping.objects.filter(organisation=organisation).order_by()
                 .values_list("definition_id", "role", "service_id", "membership_role")):
+            self.rows.setdefault(definition_id, []).append((role, service_id, membership_role))
             self.mapped_roles.setdefault(definition_id, set()).add(role)
             if service_id in services and (
                     not membership_role or (service_id, membership_role) in self.memberships):
@@ -453,7 +553,7 @@ class RoleHoldings:
 
 def workflow_roles_of(user, dossier: Dossier) -> set[str]:
     """The workflow roles `user` plays on `dossier`, plus "applicant" for its applicant."""
-    roles = RoleHoldings(user, dossier.organisation).roles_for(dossier.version.definition,
+    roles = RoleHoldings.of(user, dossier.organisation).roles_for(dossier.version.definition,
                                                                dossier.version.workflow)
     if getattr(user, "is_authenticated", False) and dossier.applicant_id == user.pk:
         roles.add("applicant")

@@ -273,7 +273,8 @@ def _timeline(dossier: Dossier, kind: str, *, public: bool, **details) -> None:
 
 
 def _locked(pk, **conditions) -> Dossier | None:
-    return (Dossier.objects.select_for_update().select_related("organisation", "version")
+    return (Dossier.objects.select_for_update(of=("self",))
+            .select_related("organisation", "version")
             .filter(pk=pk, **conditions).first())
 
 

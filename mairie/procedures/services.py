@@ -331,13 +331,17 @@ def submit_dossier(*, actor, dossier: Dossier, request: HttpRequest | None = Non
     timeline and audit, and e-mails the confirmation once the transaction commits."""
     actor = actor if getattr(actor, "is_authenticated", False) else None
     _org_of(actor, dossier.organisation)
-    current = Dossier.objects.select_for_update().select_related(
+    # Only the dossier's row is locked (`of`): locking the joined organisation would make
+    # every write of the organisation wait for this submission, and deadlock with them.
+    current = Dossier.objects.select_for_update(of=("self",)).select_related(
         "version__definition__service", "version__workflow", "organisation").get(pk=dossier.pk)
     if current.submitted_at is not None:
         raise SubmissionRefused(_("Ce dossier est déjà déposé."))
     definition = current.version.definition
-    # Lock the procedure so the cap holds under simultaneous submissions.
-    ProcedureDefinition.objects.select_for_update().filter(pk=definition.pk).exists()
+    if definition.max_submissions:
+        # Lock the procedure so the cap holds under simultaneous submissions (only then:
+        # the number counter alone keeps uncapped submissions apart).
+        ProcedureDefinition.objects.select_for_update().filter(pk=definition.pk).exists()
     refusal = filing_refusal(definition, actor if actor else None)
     if refusal and definition.current_version_id and not (
             definition.audience == Audience.RESIDENTS and actor is None and current.applicant_id):
@@ -395,7 +399,6 @@ def set_anonymous_email(*, dossier: Dossier, email: str,
     return dossier
 
 
-@transaction.atomic
 def record_dossier_read(*, actor, dossier: Dossier, request: HttpRequest | None = None) -> None:
     """Professional secrecy: every time an agent opens a dossier, the audit trail says who
     read which dossier and when (the answers themselves are never copied into it)."""

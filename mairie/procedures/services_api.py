@@ -33,7 +33,7 @@ def may_file_on_behalf(user, definition: ProcedureDefinition) -> bool:
     version = definition.current_version
     if version is None or not getattr(user, "is_authenticated", False):
         return False
-    holdings = RoleHoldings(user, definition.organisation)
+    holdings = RoleHoldings.of(user, definition.organisation)
     workflow = version.workflow
     if holdings.roles_for(definition, workflow):
         return True

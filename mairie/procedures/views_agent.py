@@ -7,12 +7,12 @@ Opening a dossier is audited (`services.record_dossier_read`).
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
+from mairie.core.web.pagination import CappedPaginator
 from mairie.core.web.views import agent_required
 
 from . import processing, queries, workflow
@@ -80,14 +80,17 @@ def inbox(request):
         submitted_from=filters.get("submitted_from"), submitted_to=filters.get("submitted_to"),
         deadline=filters.get("deadline", ""),
         assigned=request.user.pk if assigned == "me" else assigned, sort=sort)
-    page = Paginator(dossiers, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(dossiers, INBOX_PAGE_SIZE, cap=queries.INBOX_COUNT_CAP).get_page(
+        request.GET.get("page"))
     # What the links of the page keep: the box and the valid filters, as typed.
     kept = {"box": box, **{name: form.data.get(name) for name in filters}}
     unsorted = {name: value for name, value in kept.items() if name != "sort"}
     counts = scope.counts()
     return render(request, "procedures/agent/inbox.html", {
         "page_obj": page, "form": form, "box": box, "box_label": BOX_LABELS[box],
-        "boxes": [{"key": key, "label": BOX_LABELS[key], "count": counts.get(key, 0)}
+        "boxes": [{"key": key, "label": BOX_LABELS[key],
+                   "count": min(counts.get(key, 0), queries.BOX_COUNT_CAP),
+                   "more": counts.get(key, 0) > queries.BOX_COUNT_CAP}
                   for key in scope.boxes],
         "may_see_all": scope.may_see_all, "query": urlencode(kept),
         "filtered": any(name != "sort" for name in filters),

@@ -18,6 +18,16 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def _locked_head(organisation) -> AuditChainHead:
+    """The organisation's chain head, locked until the end of the transaction (created with
+    the first event: one query in the usual case, whatever happened before)."""
+    head = AuditChainHead.objects.select_for_update().filter(organisation=organisation).first()
+    if head is None:
+        AuditChainHead.objects.get_or_create(organisation=organisation)
+        head = AuditChainHead.objects.select_for_update().get(organisation=organisation)
+    return head
+
+
 def record_event(
     *,
     organisation,
@@ -38,8 +48,7 @@ def record_event(
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     with transaction.atomic():
-        head, _ = AuditChainHead.objects.get_or_create(organisation=organisation)
-        head = AuditChainHead.objects.select_for_update().get(pk=head.pk)
+        head = _locked_head(organisation)
         event = AuditEvent(
             organisation=organisation,
             seq=head.last_seq + 1,

@@ -23,23 +23,44 @@ def memberships_of_user(user) -> QuerySet[Membership]:
             .select_related("service", "service__parent"))
 
 
+# Bumped by every save or deletion of a membership in this process (`apps.py`): what
+# `membership_pairs` remembered on a user instance is read again after any change, even one
+# made through another instance of the same user.
+_generation = [0]
+
+
+def memberships_changed(**_kwargs) -> None:
+    _generation[0] += 1
+
+
+def membership_pairs(user) -> frozenset[tuple]:
+    """(service id, role) of every role `user` holds in their own organisation.
+
+    Read once per user instance (a request has one) and shared by `roles_of`, `is_agent` and
+    the procedures' workflow roles, so that a page checks permissions from one query."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, "_mairie_memberships", None)
+    if cached is None or cached[0] != _generation[0]:
+        cached = (_generation[0], frozenset(
+            Membership.objects.filter(user=user, organisation_id=user.organisation_id)
+            .order_by().values_list("service_id", "role")))
+        user._mairie_memberships = cached
+    return cached[1]
+
+
 def roles_of(user, organisation) -> set[str]:
     if (organisation is None or not user.is_authenticated
             or user.organisation_id != organisation.pk):
         return set()
-    cache_attr = "_mairie_roles"
-    if not hasattr(user, cache_attr):
-        setattr(user, cache_attr, set(
-            Membership.objects.filter(user=user, organisation=organisation)
-            .order_by().values_list("role", flat=True)))
-    return getattr(user, cache_attr)
+    return {role for _service, role in membership_pairs(user)}
 
 
 def forget_roles(user) -> None:
-    """Drop the per-instance cache of `roles_of` (after a membership of `user` changed)."""
-    for attr in ("_mairie_roles", "_is_agent"):
-        if hasattr(user, attr):
-            delattr(user, attr)
+    """Drop the per-instance cache of `membership_pairs` (after a membership of `user`
+    changed)."""
+    if hasattr(user, "_mairie_memberships"):
+        delattr(user, "_mairie_memberships")
 
 
 def is_org_administrator(user, organisation) -> bool:

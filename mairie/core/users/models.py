@@ -76,7 +76,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_agent(self) -> bool:
-        """True when the user holds a role in at least one service (cached per instance)."""
-        if not hasattr(self, "_is_agent"):
-            self._is_agent = self.memberships.exists()
-        return self._is_agent
+        """True when the user holds a role in a service of their organisation (read with their
+        roles, once per instance: `organisation.queries.membership_pairs`)."""
+        from mairie.core.organisation.queries import membership_pairs
+
+        return bool(membership_pairs(self))

@@ -6,13 +6,14 @@ from datetime import timedelta
 from django.utils import timezone
 
 from mairie.procedures.models import Dossier, DossierEvent
+from mairie.procedures.services import update_search_text
 
 ANSWERS = {"nom": "Martin", "age": 42, "situation": "couple", "conjoint": "Durand",
            "courriel": "m@example.org"}
 
 
 def file_dossier(procedure, applicant=None, *, number, state="depose", data=None,
-                 minutes_ago=0, email=""):
+                 minutes_ago=0, email="", indexed=True):
     submitted_at = timezone.now() - timedelta(minutes=minutes_ago)
     dossier = Dossier.objects.create(
         organisation=procedure.organisation, version=procedure.current_version, number=number,
@@ -20,4 +21,6 @@ def file_dossier(procedure, applicant=None, *, number, state="depose", data=None
         data=dict(ANSWERS if data is None else data), state=state, submitted_at=submitted_at)
     DossierEvent.objects.create(organisation=procedure.organisation, dossier=dossier,
                                 kind="submitted", actor=applicant, at=submitted_at)
+    if indexed:
+        update_search_text(dossier)  # as submitting does: what the inbox's search reads
     return dossier

@@ -281,7 +281,11 @@ def test_two_workers_at_once_do_not_send_twice(civil, resident, agent):
     """The claim is a unique row: a second pass that read the same dossiers before the first
     one wrote anything still finds the reminder taken."""
     dossier = in_instruction(submit(civil, resident), days_left=0.2, assigned_to=agent)
-    assert automation._claim(dossier, AutomationNotice.Kind.REMINDER, offset=0)
-    assert not automation._claim(dossier, AutomationNotice.Kind.REMINDER, offset=0)
+    # The reminder due: "today" (offset 0), or "in 3 days" when the deadline falls after
+    # midnight, local time (the pass counts days in the local calendar).
+    left = (timezone.localdate(dossier.deadline_at) - timezone.localdate()).days
+    offset = min(day for day in automation.DEFAULT_REMINDERS if left <= day)
+    assert automation._claim(dossier, AutomationNotice.Kind.REMINDER, offset=offset)
+    assert not automation._claim(dossier, AutomationNotice.Kind.REMINDER, offset=offset)
     automation.run_deadlines()
     assert not notifications(agent, automation.KIND_REMINDER)

@@ -214,7 +214,7 @@ def test_reindex_fills_the_search_text_of_dossiers_filed_before_it(
         agent_client, procedure, resident):
     dossier = file_dossier(procedure, resident, number="2026-000077",
                            data={**{"nom": "Zoé Lefèvre", "age": 30, "situation": "seul",
-                                    "courriel": "z@example.org"}})
+                                    "courriel": "z@example.org"}}, indexed=False)
     assert dossier.search_text == ""
     assert numbers(agent_client.get(INBOX, {"q": "zoe"})) == []
     call_command("procedures", "reindex", "--organisation", procedure.organisation.slug)
