@@ -206,6 +206,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mairie.procedures.tasks_batch.resume_stalled_batches",
         "schedule": 5 * 60,
     },
+    # Exports: write again the exports whose worker died (from the start; nothing was stored).
+    "procedures-resume-stalled-exports": {
+        "task": "mairie.procedures.tasks_exports.resume_stalled_exports",
+        "schedule": 5 * 60,
+    },
     # API and webhooks: send the webhook deliveries that are due (retries, lost messages).
     "procedures-deliver-due-webhooks": {
         "task": "mairie.procedures.tasks_api.deliver_due_webhooks",

@@ -57,6 +57,9 @@ EXPORT_TYPES = frozenset({"text/csv", "text/plain", ODS_TYPE})
 # The instance-wide MAIRIE_UPLOAD_MAX_BYTES still caps it (`files.services.size_limit`).
 EXPORT_MAX_BYTES = 1024 * 1024 * 1024
 CHUNK_SIZE = 500
+# A pending or running export that has not moved for this long lost its worker (or its
+# message): it is written again from the start (`stalled_exports`, beat).
+STALLED_AFTER = datetime.timedelta(minutes=10)
 # The inbox filters an export keeps (the names of `forms_agent.InboxFilterForm`'s fields).
 FILTER_NAMES = ("q", "procedure", "state", "label", "assigned", "deadline", "submitted_from",
                 "submitted_to", "sort")
@@ -471,7 +474,8 @@ def run_export(export_id) -> Export | None:
                     for dossier in chunk:
                         writer.write(rows.row(dossier))
                     written += len(chunk)
-                    Export.objects.filter(pk=export.pk).update(progress=written)
+                    Export.objects.filter(pk=export.pk).update(progress=written,
+                                                               updated_at=timezone.now())
                 writer.close()
                 stream.seek(0)
                 stored = store_upload(actor=export.requested_by,
@@ -495,6 +499,17 @@ def run_export(export_id) -> Export | None:
         finished_at=timezone.now(), updated_at=timezone.now())
     export.refresh_from_db()
     return export
+
+
+def stalled_exports() -> list[str]:
+    """Ids of the exports, pending or running, that have not moved for `STALLED_AFTER`: their
+    worker died (a message unacknowledged waits for the broker's visibility timeout, an hour
+    on Redis) or their message was lost."""
+    limit = timezone.now() - STALLED_AFTER
+    return [str(pk) for pk in Export.objects
+            .filter(status__in=[Export.Status.PENDING, Export.Status.RUNNING],
+                    updated_at__lt=limit)
+            .order_by("created_at").values_list("pk", flat=True)]
 
 
 def _fail(export: Export, message: str) -> Export:

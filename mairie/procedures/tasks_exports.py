@@ -12,3 +12,12 @@ def run_export_task(export_id: str) -> str:
     yet, and a finished export is never written twice)."""
     export = exports.run_export(export_id)
     return export.status if export is not None else ""
+
+
+@shared_task(ignore_result=True)
+def resume_stalled_exports() -> int:
+    """Every few minutes (CELERY_BEAT_SCHEDULE): write again the exports whose worker died."""
+    stalled = exports.stalled_exports()
+    for export_id in stalled:
+        run_export_task.delay(export_id)
+    return len(stalled)
