@@ -41,7 +41,6 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
     import procedures_inbox  # django.setup(), the organisation, the million dossiers
-
     from django.db import transaction
 
     from mairie.core.audit.models import AuditEvent
