@@ -228,7 +228,8 @@ def main() -> None:
         log(f"Generation: {seconds:.1f} s")
 
     procedure = procedures[0]
-    dossier = (Dossier.objects.filter(organisation=organisation, version__definition=procedure)
+    dossier = (Dossier.objects.filter(organisation=organisation, version__definition=procedure,
+                                      submitted_at__isnull=False)
                .order_by("-submitted_at").first())
     pages = [
         ("Bare view (1-query view)", "/bench/bare/"),

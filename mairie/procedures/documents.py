@@ -90,7 +90,7 @@ def _answers(dossier: Dossier) -> dict[str, str]:
     """Each answer as the dossier page shows it (a date in French, a choice by its label…)."""
     schema = dossier.version.schema
     context = schema_helpers.effective_answers(schema, dossier.data)
-    names = schema_helpers._file_names(schema, dossier.data)
+    names = schema_helpers._file_names(schema, dossier.data, known={})
     shown = {}
     for _page, field in schema_helpers.iter_fields(schema):
         key = field.get("key")

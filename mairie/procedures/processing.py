@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, prefetch_related_objects
 from django.http import HttpRequest, QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -402,7 +402,8 @@ def send_applicant_message(*, actor, dossier: Dossier, body: str,
         notify(organisation=dossier.organisation, recipients=recipients, kind=KIND_MESSAGE,
                title=_("Message du demandeur sur le dossier %(number)s")
                % {"number": dossier.number}, body=body[:300],
-               url=reverse("procedures:agent-dossier", args=[dossier.pk]), actor=actor)
+               url=reverse("procedures:agent-dossier-tab", args=[dossier.pk, "messagerie"]),
+               actor=actor)
     return message
 
 
@@ -454,7 +455,7 @@ def request_opinion(*, actor, dossier: Dossier, service, question: str,
            kind=KIND_OPINION_REQUESTED, actor=actor, body=question[:300],
            title=_("Votre avis est demandé sur le dossier %(number)s")
            % {"number": dossier.number},
-           url=reverse("procedures:agent-dossier", args=[dossier.pk]))
+           url=reverse("procedures:agent-dossier-tab", args=[dossier.pk, "notes-et-avis"]))
     return opinion
 
 
@@ -490,7 +491,7 @@ def answer_opinion(*, actor, opinion: OpinionRequest, answer: str,
         notify(organisation=dossier.organisation, recipients=[current.requested_by],
                kind=KIND_OPINION_GIVEN, actor=actor,
                title=_("Avis rendu sur le dossier %(number)s") % {"number": dossier.number},
-               url=reverse("procedures:agent-dossier", args=[dossier.pk]))
+               url=reverse("procedures:agent-dossier-tab", args=[dossier.pk, "notes-et-avis"]))
     return current
 
 
@@ -766,17 +767,21 @@ def public_events_of(dossier: Dossier):
 
 
 def _service_ids_of(user) -> set:
-    """The services `user` belongs to in their own organisation."""
-    from mairie.core.organisation.queries import memberships_of_user
+    """The services `user` belongs to in their own organisation (read once per request)."""
+    from mairie.core.organisation.queries import membership_pairs
 
-    return set(memberships_of_user(user).values_list("service_id", flat=True))
+    return {service for service, _role in membership_pairs(user)}
 
 
-def agent_context(request, dossier, *, bound: dict | None = None) -> dict:
-    """Context of `procedures/agent/_processing.html` on the agent's dossier page.
+def agent_context(request, dossier, *, tab: str = "", bound: dict | None = None) -> dict:
+    """Context of the processing parts of the agent's dossier page, for its tab (views_agent):
+    "" the request (assignment, labels, an open correction), "messagerie" (the thread),
+    "notes-et-avis" (private annotations and opinions); only the abilities for any other.
+    Each tab reads only what it shows.
 
     `bound` carries forms re-shown with their errors after a refused post (see
-    views_processing: the post redirects here with what was typed kept in the session)."""
+    views_processing: the post redirects to the form's tab with what was typed kept in the
+    session)."""
     from .forms_processing import (
         AnnotationForm,
         AssignForm,
@@ -792,44 +797,51 @@ def agent_context(request, dossier, *, bound: dict | None = None) -> dict:
     context: dict[str, Any] = {"processing_can": can}
     if not (can["process"] or can["answer_opinion"]):
         return context
-    opinions = list(OpinionRequest.objects.filter(dossier=dossier,
-                                                  organisation=dossier.organisation)
-                    .select_related("service", "requested_by", "answered_by")
-                    .prefetch_related("answer_files").order_by("created_at"))
-    if not can["process"]:
-        # A consulted expert sees only the opinions asked of their own services.
-        mine = _service_ids_of(request.user)
-        opinions = [o for o in opinions if o.service_id in mine]
+    if tab == "notes-et-avis":
+        opinions = list(OpinionRequest.objects.filter(dossier=dossier,
+                                                      organisation=dossier.organisation)
+                        .select_related("service", "requested_by", "answered_by")
+                        .order_by("created_at"))
+        # Only an answered opinion carries files: one more query, and only then.
+        prefetch_related_objects([o for o in opinions if o.answered_at], "answer_files")
+        mine = _service_ids_of(request.user) if opinions else set()
+        if not can["process"]:
+            # A consulted expert sees only the opinions asked of their own services.
+            opinions = [o for o in opinions if o.service_id in mine]
         for opinion in opinions:
-            opinion.answer_form = (  # type: ignore[attr-defined]
-                bound.get(f"opinion-{opinion.pk}")
-                or OpinionAnswerForm(prefix=f"opinion-{opinion.pk}"))
-        context.update(opinions=opinions, annotations=[], expert_only=True)
+            if opinion.service_id in mine and (opinion.answered_at is None
+                                                or not can["process"]):
+                opinion.answer_form = (  # type: ignore[attr-defined]
+                    bound.get(f"opinion-{opinion.pk}")
+                    or OpinionAnswerForm(prefix=f"opinion-{opinion.pk}"))
+        context["opinions"] = opinions
+        if can["process"]:
+            context.update({
+                "annotations": list(dossier.annotations.select_related("author")
+                                    .order_by("created_at")),
+                "annotation_form": bound.get("annotation") or AnnotationForm(),
+                "opinion_form": bound.get("opinion") or OpinionRequestForm(
+                    services=opinion_services(dossier)),
+            })
         return context
-    my_services = _service_ids_of(request.user) if opinions else set()
-    for opinion in opinions:
-        if opinion.answered_at is None and opinion.service_id in my_services:
-            opinion.answer_form = (  # type: ignore[attr-defined]
-                bound.get(f"opinion-{opinion.pk}")
-                or OpinionAnswerForm(prefix=f"opinion-{opinion.pk}"))
+    if not can["process"] or tab not in ("", "messagerie"):
+        return context  # e.g. the history tab: nothing of processing to show
+    if tab == "messagerie":
+        context.update(thread=list(messages_of(dossier)),
+                       message_form=bound.get("message") or MessageForm())
+        return context
     rows = RoleHoldings.of(request.user, dossier.organisation).rows
     processors = processors_of(
         dossier, mappings=None if rows is None else rows.get(dossier.version.definition_id, []))
-    correction = open_correction(dossier)
+    # Read only when there is one (the dossier page annotates `has_open_correction`).
+    correction = open_correction(dossier) if getattr(dossier, "has_open_correction",
+                                                     True) else None
     available_labels, current_labels = labels_of(dossier)
     context.update({
         "assign_form": bound.get("assign") or AssignForm(processors=processors),
         "labels_form": bound.get("labels") or LabelsForm(
             labels=available_labels, initial={"labels": [str(lb.pk) for lb in current_labels]}),
         "current_labels": current_labels,
-        "message_form": bound.get("message") or MessageForm(),
-        "annotation_form": bound.get("annotation") or AnnotationForm(),
-        "opinion_form": bound.get("opinion") or OpinionRequestForm(
-            services=opinion_services(dossier)),
-        "thread": list(messages_of(dossier)),
-        "annotations": list(dossier.annotations.select_related("author")
-                            .order_by("created_at")),
-        "opinions": opinions,
         "open_correction": correction,
         "correction_labels": [f.get("label") or f["key"] for f in correctable_fields(dossier)
                               if correction and f["key"] in correction.fields],

@@ -242,14 +242,16 @@ def visible_pages(schema: Mapping, answers: Mapping[str, Any]) -> list[dict]:
     return visible
 
 
-def answers_summary(schema: Mapping, answers: Mapping[str, Any]) -> list[tuple[str, str]]:
+def answers_summary(schema: Mapping, answers: Mapping[str, Any], *,
+                    known_files: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
     """(label, value as shown) for every visible answered field, for receipts and the dossier.
 
-    File answers (StoredFile ids) are shown by their original names, fetched in one query.
+    File answers (StoredFile ids) are shown by their original names: from `known_files`
+    ({id: name}, e.g. the dossier's files the page lists anyway), else fetched in one query.
     """
     context = effective_answers(schema, answers)
     visible = {page.get("key") for page in visible_pages(schema, answers)}
-    names = _file_names(schema, answers)
+    names = _file_names(schema, answers, known=known_files or {})
     summary: list[tuple[str, str]] = []
     for page, field in iter_fields(schema):
         if page.get("key") not in visible or not _has_input(field):
@@ -283,7 +285,8 @@ def _display(field: Mapping, value: Any, file_names: Mapping[str, str]) -> str:
     return get_field_type(field.get("type", "")).display(value, field)
 
 
-def _file_names(schema: Mapping, answers: Mapping[Any, Any]) -> dict[str, str]:
+def _file_names(schema: Mapping, answers: Mapping[Any, Any], *,
+                known: Mapping[str, str]) -> dict[str, str]:
     ids: set[str] = set()
 
     def collect(value: Any) -> None:
@@ -306,6 +309,8 @@ def _file_names(schema: Mapping, answers: Mapping[Any, Any]) -> dict[str, str]:
                             collect(item.get(sub.get("key")))
     if not ids:
         return {}
+    if ids <= set(known):
+        return {pk: known[pk] for pk in ids}
     from mairie.core.files.models import StoredFile
 
     return {str(pk): name for pk, name in

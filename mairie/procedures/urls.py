@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from . import (
     views,
@@ -25,6 +25,8 @@ urlpatterns = [
     path("suivi/<str:code>/", views.tracking, name="tracking"),
     path("agent/dossiers/", views_agent.inbox, name="agent-inbox"),
     path("agent/dossiers/<uuid:pk>/", views_agent.dossier_page, name="agent-dossier"),
+    re_path(r"^agent/dossiers/(?P<pk>[0-9a-f-]{36})/(?P<tab>messagerie|notes-et-avis|historique)/$",
+            views_agent.dossier_page, name="agent-dossier-tab"),
     # Workflow editor (views_workflows.py)
     path("agent/circuits/", include(views_workflows.urlpatterns)),
     # Workflow engine (views_workflow.py)

@@ -7,7 +7,9 @@ Opening a dossier is audited (`services.record_dossier_read`).
 
 from __future__ import annotations
 
+from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
@@ -101,16 +103,71 @@ def inbox(request):
     })
 
 
+# The dossier page's tabs (as in démarches-simplifiées): the request and its processing, the
+# thread with the applicant, private notes and opinions, the history. Each is its own page
+# (no JavaScript needed) that reads only what it shows.
+TABS = {
+    "": _("Demande"),
+    "messagerie": _("Messagerie"),
+    "notes-et-avis": _("Annotations et avis"),
+    "historique": _("Historique"),
+}
+# Where each processing form lives (views_processing redirects there after a post).
+SECTION_TABS = {"attribution": "", "etiquettes": "", "messages": "messagerie",
+                "annotations": "notes-et-avis", "avis": "notes-et-avis"}
+
+
+def tab_url(dossier, tab: str = "") -> str:
+    if not tab:
+        return reverse("procedures:agent-dossier", args=[dossier.pk])
+    return reverse("procedures:agent-dossier-tab", args=[dossier.pk, tab])
+
+
+def _has_tab(tab: str, can: dict) -> bool:
+    if tab == "messagerie":
+        return bool(can.get("process"))
+    if tab == "notes-et-avis":
+        return bool(can.get("process") or can.get("answer_opinion"))
+    return True
+
+
+def _tabs(dossier, current: str, can: dict) -> list[dict]:
+    """The tabs the agent has: a consulted expert neither writes to the applicant nor reads
+    the private annotations."""
+    tabs = []
+    for key, label in TABS.items():
+        if not _has_tab(key, can):
+            continue
+        if key == "notes-et-avis" and not can.get("process"):
+            label = _("Avis")
+        tabs.append({"key": key, "label": label, "url": tab_url(dossier, key),
+                     "current": key == current})
+    return tabs
+
+
 @agent_required
 @require_safe
-def dossier_page(request, pk):
+def dossier_page(request, pk, tab=""):
+    if tab not in TABS:
+        raise Http404
     dossier = queries.dossier_for_agent(request.user, request.organisation, pk)
     record_dossier_read(actor=request.user, dossier=dossier, request=request)
-    return render(request, "procedures/agent/dossier.html", {
-        "dossier": dossier, "definition": dossier.version.definition,
-        "answers": schema_helpers.answers_summary(dossier.version.schema, dossier.data),
-        "files": list(queries.files_of(dossier)),
-        "events": list(queries.timeline_of(dossier)),
-        **workflow.agent_context(request, dossier),
-        **processing.agent_context(request, dossier),
-    })
+    processing_context = processing.agent_context(request, dossier, tab=tab)
+    if not _has_tab(tab, processing_context["processing_can"]):
+        raise Http404  # e.g. a consulted expert does not write to the applicant
+    context = {"dossier": dossier, "definition": dossier.version.definition, "tab": tab,
+               "tab_label": TABS[tab],
+               "tabs": _tabs(dossier, tab, processing_context["processing_can"]),
+               **processing_context}
+    if tab == "":
+        files = list(queries.files_of(dossier))
+        context.update({
+            "answers": schema_helpers.answers_summary(
+                dossier.version.schema, dossier.data,
+                known_files={str(f.stored_file_id): f.stored_file.original_name for f in files}),
+            "files": files,
+            **workflow.agent_context(request, dossier),
+        })
+    elif tab == "historique":
+        context["events"] = list(queries.timeline_of(dossier))
+    return render(request, "procedures/agent/dossier.html", context)

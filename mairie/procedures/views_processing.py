@@ -48,7 +48,10 @@ def _agent_dossier(request, pk, ability: str):
 
 
 def _back(dossier, anchor: str):
-    return redirect(reverse("procedures:agent-dossier", args=[dossier.pk]) + f"#{anchor}")
+    """Back to the tab of the dossier page where the form of `anchor` lives, at the form."""
+    from .views_agent import SECTION_TABS, tab_url
+
+    return redirect(tab_url(dossier, SECTION_TABS[anchor]) + f"#{anchor}")
 
 
 def _text_input(request) -> dict:

@@ -904,8 +904,12 @@ def agent_context(request, dossier) -> dict:
         # their own dossier page, never from the workspace.
         "transitions": transitions_for(request.user, dossier, roles=queries.workflow_roles_of(
             request.user, dossier) - {APPLICANT}),
-        "validations": list(dossier.validations.select_related("actor").order_by("at")),
-        "generated_documents": list(documents_of(dossier)),
+        # Read only when there are some (the dossier page annotates `has_validations` and
+        # `has_documents`: a dossier just filed has neither).
+        "validations": (list(dossier.validations.select_related("actor").order_by("at"))
+                        if getattr(dossier, "has_validations", True) else []),
+        "generated_documents": (list(documents_of(dossier))
+                                if getattr(dossier, "has_documents", True) else []),
     }
 
 

@@ -43,13 +43,18 @@ def test_an_agent_reads_the_dossier_as_filed(client, agent, resident, dossier):
     content = response.content.decode()
     assert "<h1>Dossier n° 2026-000123</h1>" in content
     for shown in ("Aide de test", "Accueil et état civil", str(resident), "Déposé",
-                  "Nom du conjoint", "Durand", "En couple", "m@example.org",
-                  "Dossier déposé"):
+                  "Nom du conjoint", "Durand", "En couple", "m@example.org"):
         assert shown in content, shown
     stored = dossier.files.get().stored_file
     download = reverse("files:download", args=[stored.pk])
     assert f'href="{download}">avis-imposition.pdf</a>' in content
     assert client.get(download).status_code == 200
+    # The history is a tab of its own.
+    history = reverse("procedures:agent-dossier-tab", args=[dossier.pk, "historique"])
+    assert f'href="{history}">Historique</a>' in content and "Dossier déposé" not in content
+    content = client.get(history).content.decode()
+    assert "Dossier déposé" in content and f'href="{history}" aria-current="page"' in content
+    assert "Nom du conjoint" not in content
 
 
 def test_reading_a_dossier_is_audited(client, agent, dossier):

@@ -76,13 +76,14 @@ def test_the_applicant_writes_and_the_agent_is_notified(client, agent, resident,
     message = DossierMessage.objects.get(dossier=dossier)
     assert message.from_applicant and message.author == resident
     assert Notification.objects.filter(recipient=agent, kind=processing.KIND_MESSAGE,
-                                       url=reverse("procedures:agent-dossier",
-                                                   args=[dossier.pk])).exists()
+                                       url=reverse("procedures:agent-dossier-tab",
+                                                   args=[dossier.pk, "messagerie"])).exists()
     assert AuditEvent.objects.filter(action="procedures.message_received").exists()
     content = text(client.get(dossier_url(dossier)))
     assert "Voici mon attestation." in content and "attestation.pdf" in content
     client.force_login(agent)
-    content = text(client.get(reverse("procedures:agent-dossier", args=[dossier.pk])))
+    content = text(client.get(reverse("procedures:agent-dossier-tab",
+                                      args=[dossier.pk, "messagerie"])))
     assert "Voici mon attestation." in content and "Le demandeur" in content
     assert client.get(reverse("files:download",
                               args=[message.attachment.pk])).status_code == 200

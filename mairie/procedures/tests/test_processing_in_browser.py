@@ -72,11 +72,15 @@ def test_an_agent_takes_the_dossier_writes_and_annotates(new_page, page_watch, l
     page.get_by_role("button", name="Prendre le dossier").click()
     expect(page.locator("main")).to_contain_text("Dossier suivi par")
 
+    page.get_by_role("link", name="Messagerie").click()
+    expect(page.get_by_role("link", name="Messagerie")).to_have_attribute("aria-current", "page")
+    page_watch.check(page)
     page.get_by_role("button", name="Envoyer au demandeur").click()  # empty: refused
     expect(page.locator("#error-summary")).to_contain_text("Écrivez votre message.")
     page.get_by_label("Votre message (obligatoire)").fill("Pouvez-vous préciser ?")
     page.get_by_role("button", name="Envoyer au demandeur").click()
     expect(page.locator("main")).to_contain_text("Message envoyé au demandeur.")
+    page.get_by_role("link", name="Annotations et avis").click()
     page.get_by_label("Annotation privée (obligatoire)").fill("Demandeur connu du CCAS.")
     page.get_by_role("button", name="Ajouter l'annotation").click()
     expect(page.locator("main")).to_contain_text("Demandeur connu du CCAS.")

@@ -2,6 +2,7 @@
 fills it in and sees the new state; every page passes axe-core."""
 
 import pytest
+from playwright.sync_api import expect
 
 from .workflow_helpers import Chain
 
@@ -30,7 +31,8 @@ def test_an_agent_takes_a_transition_with_a_required_motivation(
     content = page.content()
     assert "Refusé" in content
     assert "Lettre de refus" in content
-    assert "Motif : Le justificatif de domicile manque." in content
+    page.get_by_role("link", name="Historique").click()
+    expect(page.locator("main")).to_contain_text("Motif : Le justificatif de domicile manque.")
     page_watch.check(page)
     assert page_watch.problems == []
     dossier.refresh_from_db()

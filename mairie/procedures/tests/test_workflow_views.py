@@ -82,7 +82,9 @@ def test_a_plain_button_moves_the_dossier(client, chain, resident):
     assert dossier.state == "instruction"
     page = client.get(dossier_url(dossier)).content.decode()
     assert "« Prendre en charge » : c&#x27;est fait." in page
-    assert "Prendre en charge : le dossier est maintenant « En instruction »" in page
+    history = client.get(reverse("procedures:agent-dossier-tab",
+                                 args=[dossier.pk, "historique"])).content.decode()
+    assert "Prendre en charge : le dossier est maintenant « En instruction »" in history
 
 
 def test_missing_motivation_is_explained_and_the_input_kept(client, chain, resident):
