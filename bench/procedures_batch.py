@@ -2,9 +2,11 @@
 
 An agent applies the transition "Instruire" (Déposé → En instruction) to N dossiers
 (default 100,000) of the million of `bench/procedures_inbox.py`, in one batch run by a real
-Celery worker (`python -m mairie worker`, Redis broker) on PostgreSQL. Prints the wall time
-from the batch's creation to its end, dossiers per second, and checks that every dossier moved
-once with its timeline event and its two audit entries (the transition, the batch's action).
+Celery worker (`python -m mairie worker`, Redis broker) on PostgreSQL; the batch's chunks are
+taken by `MAIRIE_BATCH_PARALLEL_TASKS` tasks at once (`batches.process_transition_chunk`).
+Prints the wall time from the batch's creation to its end, dossiers per second, and checks
+that every dossier moved once with its timeline event and its two audit entries (the
+transition, the batch's action).
 Afterwards the dossiers are put back in "Déposé" so that the run can be repeated.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mairie_bench \\
@@ -95,8 +97,11 @@ def main() -> None:
                                        created_at__gte=batch.created_at,
                                        action__in=["procedures.transition_applied",
                                                    "procedures.batch_action_applied"]).count()
+    from django.conf import settings
+
     log(f"\nBatch « Instruire » on {len(ids)} dossiers (PostgreSQL, Redis broker, one worker "
-        f"process; {os.cpu_count()} cores)")
+        f"with {settings.MAIRIE_BATCH_PARALLEL_TASKS} tasks taking chunks at once; "
+        f"{os.cpu_count()} cores)")
     log(f"Batch created (selection frozen) in {created:.1f} s; finished in {elapsed:.1f} s: "
         f"{batch.done / elapsed:.0f} dossiers/s, {elapsed / len(ids) * 1000:.2f} ms per dossier")
     log(f"done {batch.done}, failed {batch.failed}, skipped {batch.skipped}; dossiers moved "

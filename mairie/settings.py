@@ -443,6 +443,8 @@ LOGGING = {
 MAIRIE_DEFAULT_ORGANISATION_SLUG = env.str("MAIRIE_DEFAULT_ORGANISATION", default="")
 # Local hour (organisation's time zone) from which the daily notification digests go out.
 MAIRIE_NOTIFICATION_DIGEST_HOUR = env.int("MAIRIE_NOTIFICATION_DIGEST_HOUR", default=7)
+# Batch work: how many tasks take a batch transition's chunks at once (one per worker process).
+MAIRIE_BATCH_PARALLEL_TASKS = env.int("MAIRIE_BATCH_PARALLEL_TASKS", default=2)
 # Webhooks of procedures: private and local addresses (127.0.0.1, 10.x, 192.168.x…) are refused
 # against SSRF unless allowed here (the tests allow them for their local receiver); an endpoint
 # is disabled after this many consecutive failed attempts (decision 0431).

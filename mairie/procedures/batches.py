@@ -3,10 +3,14 @@
 `create_batch` freezes the selection (dossiers the agent sees, chosen in SQL by
 `queries.dossiers_for_agent` / `dossiers_readable_by_agent`) into `BatchItem` rows and hands
 the batch to Celery (`tasks_batch.run_batch`), which calls `run_batch` here: items are taken
-chunk by chunk, each in its own transaction, through the same services as the dossier page
-(`workflow.apply_transition`, `processing.assign`, `set_labels`, `send_agent_message`), so the
-engine checks roles, guards and the lock version dossier by dossier. A refusal marks the item
-failed with its French reason and the batch goes on.
+chunk by chunk through the same services as the dossier page (`processing.assign`,
+`set_labels`, `send_agent_message`, one transaction per item), so the engine checks roles,
+guards and the lock version dossier by dossier. A refusal marks the item failed with its
+French reason and the batch goes on. A transition is taken on a whole chunk in one
+transaction (`process_transition_chunk`): each dossier checked as on its page
+(`workflow.checked_move`), all written together by the engine's one writer
+(`workflow.write_moves`) — tens of thousands of dossiers a minute; should an action fail on one
+dossier, the chunk is rolled back and taken item by item.
 
 Why no dossier gets the action twice: the item is locked (`select_for_update(skip_locked)`),
 checked to be still pending, and marked done in the transaction that applies the action. A
@@ -21,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, F
@@ -28,7 +33,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mairie.core.audit.services import record_event
+from mairie.core.audit.services import record_event, record_events
 
 from . import processing, workflow
 from .models import Dossier, Label
@@ -37,7 +42,7 @@ from .services import StaleDossier
 
 logger = logging.getLogger(__name__)
 
-CHUNK_SIZE = 200
+CHUNK_SIZE = 500
 # A running batch that has not moved for this long lost its worker: it is started again.
 STALLED_AFTER = timedelta(minutes=10)
 # Fields a transition may ask for and a batch can give (the same text for every dossier).
@@ -127,7 +132,14 @@ def create_batch(*, actor, organisation, action: str, parameters: Mapping[str, A
     from .tasks_batch import run_batch
 
     batch_id = str(batch.pk)
-    transaction.on_commit(lambda: run_batch.delay(batch_id))
+    # A transition is taken chunk by chunk by as many tasks as the workers run at once
+    # (each locks its own chunk); other actions go item by item in one task.
+    tasks = 1
+    if action == Batch.Action.TRANSITION:
+        tasks = max(1, min(settings.MAIRIE_BATCH_PARALLEL_TASKS,
+                           -(-len(rows) // CHUNK_SIZE)))
+    for _task in range(tasks):
+        transaction.on_commit(lambda: run_batch.delay(batch_id))
     return batch
 
 
@@ -149,6 +161,11 @@ def process_chunk(batch_id, *, chunk_size: int = CHUNK_SIZE) -> int:
     if batch.status == Batch.Status.PENDING:
         Batch.objects.filter(pk=batch.pk, status=Batch.Status.PENDING).update(
             status=Batch.Status.RUNNING, started_at=timezone.now(), updated_at=timezone.now())
+    if batch.action == Batch.Action.TRANSITION:
+        try:
+            return process_transition_chunk(batch, chunk_size=chunk_size)
+        except Exception:  # noqa: BLE001 - the chunk was rolled back: one by one instead
+            logger.info("Batch %s: chunk taken dossier by dossier", batch.pk, exc_info=True)
     item_ids = list(BatchItem.objects.filter(batch=batch, status=BatchItem.Status.PENDING)
                     .order_by("position").values_list("pk", flat=True)[:chunk_size])
     taken = 0
@@ -187,6 +204,45 @@ class _Skipped(Exception):
     """Nothing to change on this dossier (already labelled, already assigned…)."""
 
 
+def _outcome(exc: Exception, batch: Batch, dossier_id) -> tuple[str, str]:
+    """(status, reason in French) of an item whose action raised `exc`."""
+    if isinstance(exc, _Skipped):
+        return BatchItem.Status.SKIPPED, str(exc)
+    if isinstance(exc, StaleDossier):
+        return BatchItem.Status.FAILED, _(
+            "Le dossier a été modifié par quelqu'un d'autre depuis la création du lot : "
+            "rien n'a été fait. Ouvrez-le pour vérifier.")
+    if isinstance(exc, PermissionDenied):
+        return BatchItem.Status.FAILED, _(
+            "Vous ne pouvez pas faire cette action sur ce dossier : vous n'y jouez pas le "
+            "rôle nécessaire.")
+    if isinstance(exc, ValidationError):  # guard false, wrong state, refused by processing…
+        return BatchItem.Status.FAILED, " ".join(exc.messages)
+    logger.error("Batch %s: dossier %s failed", batch.pk, dossier_id, exc_info=exc)
+    return BatchItem.Status.FAILED, _(
+        "Erreur technique inattendue : le dossier n'a pas été modifié.")
+
+
+_COUNTERS = {BatchItem.Status.DONE: "done", BatchItem.Status.FAILED: "failed",
+             BatchItem.Status.SKIPPED: "skipped"}
+
+
+def _record_outcomes(batch: Batch, outcomes: dict) -> None:
+    """Mark the items {item id: (status, reason)} processed and count them on the batch, in
+    a few queries (one per distinct reason), in the caller's transaction."""
+    now = timezone.now()
+    by_outcome: dict[tuple[str, str], list] = {}
+    for item_id, outcome in outcomes.items():
+        by_outcome.setdefault(outcome, []).append(item_id)
+    counts: dict[str, int] = {}
+    for (status, reason), ids in by_outcome.items():
+        BatchItem.objects.filter(pk__in=ids).update(status=status, reason=reason,
+                                                    processed_at=now)
+        counts[_COUNTERS[status]] = counts.get(_COUNTERS[status], 0) + len(ids)
+    Batch.objects.filter(pk=batch.pk).update(
+        **{name: F(name) + n for name, n in counts.items()}, updated_at=now)
+
+
 def process_item(batch: Batch, item_id) -> int:
     """Apply the batch's action to one item's dossier, in one transaction with the item's
     new status; 0 when the item is no longer pending or another worker holds it."""
@@ -195,33 +251,70 @@ def process_item(batch: Batch, item_id) -> int:
                 .filter(pk=item_id, status=BatchItem.Status.PENDING).first())
         if item is None:
             return 0
-        status, reason = BatchItem.Status.DONE, ""
+        outcome = BatchItem.Status.DONE, ""
         try:
             with transaction.atomic():  # a refusal undoes this dossier's half-done writes
                 _apply(batch, item)
-        except _Skipped as exc:
-            status, reason = BatchItem.Status.SKIPPED, str(exc)
-        except StaleDossier:
-            status, reason = BatchItem.Status.FAILED, _(
-                "Le dossier a été modifié par quelqu'un d'autre depuis la création du lot : "
-                "rien n'a été fait. Ouvrez-le pour vérifier.")
-        except PermissionDenied:
-            status, reason = BatchItem.Status.FAILED, _(
-                "Vous ne pouvez pas faire cette action sur ce dossier : vous n'y jouez pas le "
-                "rôle nécessaire.")
-        except ValidationError as exc:  # guard false, wrong state, refused by processing…
-            status, reason = BatchItem.Status.FAILED, " ".join(exc.messages)
-        except Exception:  # one dossier's surprise must not stop the others
-            logger.exception("Batch %s: dossier %s failed", batch.pk, item.dossier_id)
-            status, reason = BatchItem.Status.FAILED, _(
-                "Erreur technique inattendue : le dossier n'a pas été modifié.")
-        now = timezone.now()
-        BatchItem.objects.filter(pk=item.pk).update(status=status, reason=reason,
-                                                    processed_at=now)
-        counter = {BatchItem.Status.DONE: "done", BatchItem.Status.FAILED: "failed",
-                   BatchItem.Status.SKIPPED: "skipped"}[status]
-        Batch.objects.filter(pk=batch.pk).update(**{counter: F(counter) + 1}, updated_at=now)
+        except Exception as exc:  # noqa: BLE001 - one dossier's surprise must not stop others
+            outcome = _outcome(exc, batch, item.dossier_id)
+        _record_outcomes(batch, {item.pk: outcome})
         return 1
+
+
+def _batch_audit(batch: Batch, dossier: Dossier) -> dict:
+    parameters = batch.parameters or {}
+    return {"action": "procedures.batch_action_applied", "actor": batch.created_by,
+            "obj": dossier, "object_label": dossier.number,
+            "details": {"batch": str(batch.pk), "action": batch.action,
+                        **{k: v for k, v in parameters.items()
+                           if k in ("transition", "to", "label")}}}
+
+
+def process_transition_chunk(batch: Batch, *, chunk_size: int = CHUNK_SIZE) -> int:
+    """Take the batch's transition on the next `chunk_size` pending items at once, in one
+    transaction (items another worker holds are skipped: several tasks share a batch):
+    each dossier is checked as on its page (`workflow.checked_move`: role, state, guard, lock
+    version), the refused ones are marked failed with their reason, the others are written
+    together (`workflow.write_moves`: a few queries for the whole chunk). Raises when a
+    transition's action fails on one dossier: nothing of the chunk is kept, and the caller
+    goes through its items one by one instead."""
+    parameters = batch.parameters or {}
+    comment = parameters.get("comment") or ""
+    actor = batch.created_by
+    with transaction.atomic():
+        items = list(BatchItem.objects.select_for_update(skip_locked=True)
+                     .filter(batch=batch, status=BatchItem.Status.PENDING)
+                     .order_by("position")[:chunk_size])
+        if not items:
+            return 0
+        # Versions, workflows and people are read once for the chunk (not once per row, as
+        # a join would: a workflow's JSON decoded hundreds of times).
+        dossiers = {dossier.pk: dossier for dossier in (
+            Dossier.objects.select_for_update()
+            .filter(organisation=batch.organisation, submitted_at__isnull=False,
+                    pk__in=[item.dossier_id for item in items])
+            .defer("page_inputs", "search_text")
+            .prefetch_related("version__definition__service", "version__workflow",
+                              "applicant", "assigned_to"))}
+        for dossier in dossiers.values():
+            dossier.organisation = batch.organisation
+        outcomes, moves = {}, []
+        for item in items:
+            dossier = dossiers.get(item.dossier_id)
+            try:
+                if dossier is None or not actor.is_active:
+                    raise PermissionDenied
+                moves.append(workflow.checked_move(
+                    actor=actor, current=dossier, key=parameters["transition"],
+                    values={"motivation": comment, "comment": comment},
+                    lock_version=item.lock_version))
+                outcomes[item.pk] = BatchItem.Status.DONE, ""
+            except Exception as exc:  # noqa: BLE001 - reported on the item
+                outcomes[item.pk] = _outcome(exc, batch, item.dossier_id)
+        workflow.write_moves(moves, actor=actor,
+                             audit_extra=lambda dossier: _batch_audit(batch, dossier))
+        _record_outcomes(batch, outcomes)
+        return len(items)
 
 
 def _apply(batch: Batch, item: BatchItem) -> None:
@@ -250,11 +343,7 @@ def _apply(batch: Batch, item: BatchItem) -> None:
                                       body=parameters.get("body") or "")
     else:
         raise BatchRefused(_("Action inconnue."))
-    record_event(organisation=batch.organisation, action="procedures.batch_action_applied",
-                 actor=actor, obj=dossier, object_label=dossier.number,
-                 details={"batch": str(batch.pk), "action": action,
-                          **{k: v for k, v in parameters.items()
-                             if k in ("transition", "to", "label")}})
+    record_events(organisation=batch.organisation, entries=[_batch_audit(batch, dossier)])
 
 
 def _assign(actor, dossier: Dossier, to) -> None:

@@ -24,6 +24,7 @@ import socket
 import ssl
 import time
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -116,7 +117,7 @@ def resolve_public_address(url: str) -> tuple[str, int, str]:
     except (OSError, UnicodeError):
         raise UnsafeAddress(_("Le nom « %(host)s » est introuvable.")
                             % {"host": parts.hostname}) from None
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     if not addresses:
         raise UnsafeAddress(_("Le nom « %(host)s » est introuvable.") % {"host": parts.hostname})
     if not _allow_private():
@@ -139,7 +140,8 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]
+            sock, server_hostname=self.host)
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
@@ -296,21 +298,35 @@ def enqueue_for_event(event: DossierEvent) -> list[WebhookDelivery]:
     """One delivery per active endpoint of the dossier's procedure subscribed to the event's
     kind, written now (same transaction as the event) and sent after the commit. Drafts send
     nothing: only submitted dossiers exist for the agents and their tools."""
-    dossier = event.dossier
-    if dossier.submitted_at is None:
-        return []
-    # One query per event, joined through the version (no extra fetch of the version).
-    endpoints = [endpoint for endpoint in WebhookEndpoint.objects.filter(
-        organisation_id=dossier.organisation_id, active=True,
-        definition__versions=dossier.version_id) if endpoint.subscribes_to(event.kind)]
-    if not endpoints:
-        return []
-    payload = payload_for(event)
+    return enqueue_for_events([event])
+
+
+def enqueue_for_events(events: list[DossierEvent]) -> list[WebhookDelivery]:
+    """`enqueue_for_event` for many events at once (batch work): the endpoints are read once
+    per version, the deliveries written in one insert."""
+    endpoints_of: dict = {}
+    deliveries = []
     now = timezone.now()
-    deliveries = [WebhookDelivery.objects.create(
-        organisation_id=dossier.organisation_id, endpoint=endpoint, event=event.kind,
-        dossier_event=event, payload=payload, next_attempt_at=now) for endpoint in endpoints]
-    _queue([delivery.pk for delivery in deliveries])
+    for event in events:
+        dossier = event.dossier
+        if dossier.submitted_at is None:
+            continue
+        if dossier.version_id not in endpoints_of:
+            # One query per version, joined through it (no extra fetch of the version).
+            endpoints_of[dossier.version_id] = list(WebhookEndpoint.objects.filter(
+                organisation_id=dossier.organisation_id, active=True,
+                definition__versions=dossier.version_id))
+        endpoints = [endpoint for endpoint in endpoints_of[dossier.version_id]
+                     if endpoint.subscribes_to(event.kind)]
+        if not endpoints:
+            continue
+        payload = payload_for(event)
+        deliveries += [WebhookDelivery(
+            organisation_id=dossier.organisation_id, endpoint=endpoint, event=event.kind,
+            dossier_event=event, payload=payload, next_attempt_at=now) for endpoint in endpoints]
+    if deliveries:
+        WebhookDelivery.objects.bulk_create(deliveries, batch_size=500)
+        _queue([delivery.pk for delivery in deliveries])
     return deliveries
 
 
@@ -325,12 +341,11 @@ def _queue(delivery_ids: list, *, countdown: int | None = None) -> None:
         if settings.CELERY_TASK_ALWAYS_EAGER:
             return
         for pk in delivery_ids:
-            transaction.on_commit(lambda pk=pk: tasks_api.deliver_webhook.apply_async(
-                args=[str(pk)], countdown=countdown), robust=True)
+            transaction.on_commit(partial(tasks_api.deliver_webhook.apply_async,
+                                          args=[str(pk)], countdown=countdown), robust=True)
         return
     for pk in delivery_ids:
-        transaction.on_commit(lambda pk=pk: tasks_api.deliver_webhook.delay(str(pk)),
-                              robust=True)
+        transaction.on_commit(partial(tasks_api.deliver_webhook.delay, str(pk)), robust=True)
 
 
 @transaction.atomic

@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mairie.core.audit.services import record_event
+from mairie.core.audit.services import record_event, record_events
 from mairie.core.notifications.kinds import register_kind
 
 from . import documents as documents_module
@@ -575,23 +575,35 @@ def enter_state(*, actor, dossier: Dossier, state: str, reason: str,
     return dossier
 
 
-@transaction.atomic
-def apply_transition(*, actor, dossier: Dossier, key: str, values: Mapping | None,
-                     lock_version: int, request: HttpRequest | None = None) -> Dossier:
-    """Take the transition `key` on `dossier` as `actor`, with `values` (the posted form).
+@dataclass
+class Move:
+    """One transition about to be taken on one locked dossier (`checked_move`), written with
+    others by `write_moves`."""
 
-    Raises `services.StaleDossier` (another agent moved the dossier since the page was shown:
-    nothing is applied), `PermissionDenied` (the actor does not play the transition's role),
-    `TransitionRefused` (not possible from this state, guard false, or required fields
-    missing: `.form` has the errors)."""
+    dossier: Dossier
+    transition: Mapping
+    typed: dict
+    form: Any = None
+    from_state: str = ""
+    actions: list = None  # type: ignore[assignment]
+
+
+def _locked_for_transition(pk) -> Dossier:
+    return (Dossier.objects.select_for_update(of=("self",))
+            .select_related("version__definition__service", "version__workflow",
+                            "organisation", "applicant", "assigned_to")
+            .get(pk=pk))
+
+
+def checked_move(*, actor, current: Dossier, key: str, values: Mapping | None,
+                 lock_version: int) -> Move:
+    """What `apply_transition` checks before writing anything, on `current` (read and locked
+    by the caller, with its version, workflow and organisation). Raises
+    `services.StaleDossier`, `PermissionDenied` or `TransitionRefused`."""
     from .services import StaleDossier
 
     if not _authenticated(actor):
         raise PermissionDenied
-    current = (Dossier.objects.select_for_update(of=("self",))
-               .select_related("version__definition__service", "version__workflow",
-                               "organisation", "applicant", "assigned_to")
-               .get(pk=dossier.pk))
     if not actor.is_superuser and actor.organisation_id != current.organisation_id:
         raise PermissionDenied
     try:
@@ -617,58 +629,150 @@ def apply_transition(*, actor, dossier: Dossier, key: str, values: Mapping | Non
     if not form.is_valid():
         raise TransitionRefused(_("Complétez les champs indiqués pour franchir cette étape."),
                                 form=form)
+    return Move(dossier=current, transition=transition, typed=form.processing_values(),
+                form=form)
 
-    typed = form.processing_values()
-    from_state, to_state = current.state, transition["to"]
+
+_STATE_FIELDS = ("state", "state_entered_at", "deadline_at", "decided_at")
+
+
+def write_moves(moves: list[Move], *, actor, request: HttpRequest | None = None,
+                system: Mapping | None = None,
+                audit_extra=None) -> list[Dossier]:
+    """Take every move, in the caller's transaction: the new states in one update, validation
+    rows and timeline events in one insert each (their webhooks with them), then each
+    transition's actions dossier by dossier, then the audit trail in one append.
+
+    The one writer of transitions: `apply_transition` (one move), `apply_transition_as_system`
+    (`system`: the rule, no actor) and batch work (`batches.py`, hundreds of moves at once;
+    `audit_extra(dossier)` returns one more audit entry per dossier)."""
+    from . import webhooks
+
+    if not moves:
+        return []
     now = timezone.now()
-    fields = _state_fields(workflow, to_state, now)
-    fields["processing_data"] = {**(current.processing_data or {}), **typed}
-    Dossier.objects.filter(pk=current.pk).update(**fields, lock_version=F("lock_version") + 1,
-                                                 updated_at=now)
-    current.refresh_from_db()
+    # The transition's event comes just after its validation's in the timeline (same `at`
+    # otherwise, and the timeline is ordered by it).
+    after = now + datetime.timedelta(microseconds=1)
+    events: list[DossierEvent] = []
+    validations: list[DossierValidation] = []
+    titles: dict = {}
+    for move in moves:
+        current, transition = move.dossier, move.transition
+        workflow = current.version.workflow
+        key = transition["key"]
+        move.from_state, to_state = current.state, transition["to"]
+        for name, value in _state_fields(workflow, to_state, now).items():
+            setattr(current, name, value)
+        if system is None:
+            current.processing_data = {**(current.processing_data or {}), **move.typed}
+        current.lock_version += 1
+        current.updated_at = now
+        if system is None and transition.get("validation") in ("approve", "reject"):
+            comment = move.typed.get("comment") or move.typed.get("motivation") or ""
+            title_key = (current.version_id, key)
+            if title_key not in titles:
+                titles[title_key] = _actor_title(actor, current, transition)
+            validations.append(DossierValidation(
+                organisation=current.organisation, dossier=current, transition=key,
+                step_label=workflow.state_label(move.from_state),
+                role=transition.get("role", ""), actor=actor,
+                actor_name=actor.get_full_name() or actor.email, actor_title=titles[title_key],
+                decision=(DossierValidation.Decision.APPROVED
+                          if transition["validation"] == "approve"
+                          else DossierValidation.Decision.REJECTED),
+                signature=bool(transition.get("signature")), comment=comment, at=now))
+            events.append(_event(current, "validation", actor, at=now, key=key,
+                                 label=transition.get("label", key),
+                                 decision=transition["validation"],
+                                 signature=bool(transition.get("signature")),
+                                 step=workflow.state_label(move.from_state)))
+        values = {} if system is not None else move.typed
+        events.append(_event(
+            current, "transition", actor, at=after,
+            public=transition.get("public", True) is not False, key=key,
+            label=transition.get("label", key), values=values, **(system or {}),
+            **{"from": move.from_state, "to": to_state,
+               "from_label": workflow.state_label(move.from_state),
+               "to_label": workflow.state_label(to_state),
+               "public_label": public_state_label(workflow, to_state)}))
+    # The new state's fields are the same for every dossier going to it: one update each.
+    groups: dict[tuple, list] = {}
+    for move in moves:
+        current = move.dossier
+        fields = tuple((name, getattr(current, name)) for name in _STATE_FIELDS)
+        groups.setdefault(fields, []).append(current.pk)
+    for fields, pks in groups.items():
+        Dossier.objects.filter(pk__in=pks).update(**dict(fields), updated_at=now,
+                                                  lock_version=F("lock_version") + 1)
+    typed = [move.dossier for move in moves if system is None and move.typed]
+    if typed:  # the values typed with the transition, merged into each dossier's own
+        Dossier.objects.bulk_update(typed, ["processing_data"], batch_size=500)
+    DossierValidation.objects.bulk_create(validations, batch_size=500)
+    DossierEvent.objects.bulk_create(events, batch_size=500)
+    webhooks.enqueue_for_events(events)  # bulk_create sends no post_save
 
-    if transition.get("validation") in ("approve", "reject"):
-        comment = typed.get("comment") or typed.get("motivation") or ""
-        DossierValidation.objects.create(
-            organisation=current.organisation, dossier=current, transition=key,
-            step_label=workflow.state_label(from_state), role=transition.get("role", ""),
-            actor=actor, actor_name=actor.get_full_name() or actor.email,
-            actor_title=_actor_title(actor, current, transition),
-            decision=(DossierValidation.Decision.APPROVED
-                      if transition["validation"] == "approve"
-                      else DossierValidation.Decision.REJECTED),
-            signature=bool(transition.get("signature")), comment=comment, at=now)
-        _timeline(current, "validation", actor, key=key, label=transition.get("label", key),
-                  decision=transition["validation"], signature=bool(transition.get("signature")),
-                  step=workflow.state_label(from_state))
-    _timeline(current, "transition", actor, public=transition.get("public", True) is not False,
-              key=key, label=transition.get("label", key), values=typed,
-              **{"from": from_state, "to": to_state,
-                 "from_label": workflow.state_label(from_state),
-                 "to_label": workflow.state_label(to_state),
-                 "public_label": public_state_label(workflow, to_state)})
+    for move in moves:
+        move.actions = []
+        current, transition = move.dossier, move.transition
+        for spec in action_specs(transition):
+            if system is not None and spec["type"] == "assign" and spec.get("to") == "self":
+                continue  # nobody to assign to
+            try:
+                ACTIONS[spec["type"]](actor=actor if system is None else None,
+                                      dossier=current, spec=spec, transition=transition,
+                                      form=move.form, from_state=move.from_state,
+                                      request=request)
+            except TransitionRefused:
+                raise
+            except ValidationError as exc:  # refused by processing (an open correction…)
+                if move.form is not None:
+                    move.form.add_error(None, exc.messages)
+                raise TransitionRefused(" ".join(exc.messages), form=move.form) from exc
+            move.actions.append(spec["type"])
+            current.refresh_from_db()  # what the action changed, for the next one
 
-    done = []
-    for spec in action_specs(transition):
-        try:
-            ACTIONS[spec["type"]](actor=actor, dossier=current, spec=spec,
-                                  transition=transition, form=form, from_state=from_state,
-                                  request=request)
-        except TransitionRefused:
-            raise
-        except ValidationError as exc:  # refused by processing (already an open correction…)
-            form.add_error(None, exc.messages)
-            raise TransitionRefused(" ".join(exc.messages), form=form) from exc
-        done.append(spec["type"])
-        current.refresh_from_db()
+    entries = []
+    for move in moves:
+        current, transition = move.dossier, move.transition
+        details = {"transition": transition["key"], "from": move.from_state,
+                   "to": transition["to"]}
+        if system is None:
+            details["fields"] = sorted(move.typed)
+        details.update(actions=move.actions, lock_version=current.lock_version, **(system or {}))
+        entries.append({"action": "procedures.transition_applied",
+                        "actor": actor if system is None else None, "obj": current,
+                        "object_label": current.number, "details": details})
+        if audit_extra is not None:
+            entries.append(audit_extra(current))
+    organisation = moves[0].dossier.organisation
+    record_events(organisation=organisation, entries=entries, request=request)
+    if len(moves) == 1:
+        _after_commit(moves[0].dossier)
+    return [move.dossier for move in moves]
 
-    record_event(organisation=current.organisation, action="procedures.transition_applied",
-                 actor=actor, obj=current, object_label=current.number, request=request,
-                 details={"transition": key, "from": from_state, "to": to_state,
-                          "fields": sorted(typed), "actions": done,
-                          "lock_version": current.lock_version})
-    _after_commit(current)
-    return current
+
+def _event(dossier: Dossier, kind: str, actor, *, at, public: bool = True,
+           **details) -> DossierEvent:
+    return DossierEvent(organisation=dossier.organisation, dossier=dossier, kind=kind,
+                        actor=actor if _authenticated(actor) else None, at=at,
+                        public=public, details=details)
+
+
+@transaction.atomic
+def apply_transition(*, actor, dossier: Dossier, key: str, values: Mapping | None,
+                     lock_version: int, request: HttpRequest | None = None) -> Dossier:
+    """Take the transition `key` on `dossier` as `actor`, with `values` (the posted form).
+
+    Raises `services.StaleDossier` (another agent moved the dossier since the page was shown:
+    nothing is applied), `PermissionDenied` (the actor does not play the transition's role),
+    `TransitionRefused` (not possible from this state, guard false, or required fields
+    missing: `.form` has the errors)."""
+    if not _authenticated(actor):
+        raise PermissionDenied
+    move = checked_move(actor=actor, current=_locked_for_transition(dossier.pk), key=key,
+                        values=values, lock_version=lock_version)
+    return write_moves([move], actor=actor, request=request)[0]
 
 
 # --- Taking a transition as the system (automation.py, issue 4) ----------------------------
@@ -697,10 +801,7 @@ def apply_transition_as_system(*, dossier: Dossier, key: str, rule_label: str,
     audit by "the system" (actor None, details {"system": true, "rule": …}). Raises
     `TransitionRefused` when the dossier is not in a state the transition leaves, its guard is
     false, or the transition needs a person."""
-    current = (Dossier.objects.select_for_update(of=("self",))
-               .select_related("version__definition__service", "version__workflow",
-                               "organisation", "applicant", "assigned_to")
-               .get(pk=dossier.pk))
+    current = _locked_for_transition(dossier.pk)
     workflow = current.version.workflow
     transition = find_transition(workflow, key)
     if transition is None or current.submitted_at is None:
@@ -712,33 +813,9 @@ def apply_transition_as_system(*, dossier: Dossier, key: str, rule_label: str,
     refusal = _guard_refusal(transition, current) or system_refusal(transition)
     if refusal:
         raise TransitionRefused(refusal)
-    system = {"system": True, "rule": rule_label}
-    from_state, to_state = current.state, transition["to"]
-    now = timezone.now()
-    Dossier.objects.filter(pk=current.pk).update(**_state_fields(workflow, to_state, now),
-                                                 lock_version=F("lock_version") + 1,
-                                                 updated_at=now)
-    current.refresh_from_db()
-    _timeline(current, "transition", None, public=transition.get("public", True) is not False,
-              key=key, label=transition.get("label", key), values={}, **system,
-              **{"from": from_state, "to": to_state,
-                 "from_label": workflow.state_label(from_state),
-                 "to_label": workflow.state_label(to_state),
-                 "public_label": public_state_label(workflow, to_state)})
-    done = []
-    for spec in action_specs(transition):
-        if spec["type"] == "assign" and spec.get("to") == "self":
-            continue  # nobody to assign to
-        ACTIONS[spec["type"]](actor=None, dossier=current, spec=spec, transition=transition,
-                              form=None, from_state=from_state, request=request)
-        done.append(spec["type"])
-        current.refresh_from_db()
-    record_event(organisation=current.organisation, action="procedures.transition_applied",
-                 actor=None, obj=current, object_label=current.number, request=request,
-                 details={"transition": key, "from": from_state, "to": to_state,
-                          "actions": done, "lock_version": current.lock_version, **system})
-    _after_commit(current)
-    return current
+    move = Move(dossier=current, transition=transition, typed={})
+    return write_moves([move], actor=None, request=request,
+                       system={"system": True, "rule": rule_label})[0]
 
 
 def notify_applicant_as_system(dossier: Dossier, request: HttpRequest | None = None) -> None:

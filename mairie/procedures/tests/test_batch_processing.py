@@ -197,3 +197,68 @@ def test_assignment_and_message_to_the_applicants(
     from mairie.core.notifications.models import Notification
 
     assert Notification.objects.filter(recipient=resident).count() == 3
+
+
+def _effects(dossier):
+    """What taking a transition left on a dossier, without ids and times."""
+    dossier.refresh_from_db()
+    events = [(e.kind, e.public, e.actor_id, {k: v for k, v in e.details.items()})
+              for e in DossierEvent.objects.filter(dossier=dossier).exclude(kind="submitted")
+              .order_by("at")]
+    audits = [(a.action, a.actor_id, {k: v for k, v in a.details.items() if k != "batch"})
+              for a in AuditEvent.objects.filter(object_id=str(dossier.pk)).order_by("seq")]
+    notified = list(dossier.applicant.notifications.values_list("kind", flat=True))
+    return (dossier.state, dossier.lock_version, bool(dossier.decided_at), events,
+            [a for a in audits if a[0] == "procedures.transition_applied"], notified)
+
+
+def test_a_chunk_of_a_batch_writes_what_the_dossier_page_writes(
+        procedure, agent, resident, organisation):
+    """The batch takes a whole chunk in one transaction (`process_transition_chunk`); the
+    engine's one writer makes its effects those of the dossier page's button, dossier by
+    dossier: state, lock version, timeline, audit, the applicant's notification."""
+    by_page, by_batch = file_many(procedure, resident, 2)
+    workflow.apply_transition(actor=agent, dossier=by_page, key="accepter", values={},
+                              lock_version=by_page.lock_version)
+    batch = new_batch(agent, organisation, [by_batch], Batch.Action.TRANSITION,
+                      transition="accepter")
+    batches.run_batch(batch.pk)
+    assert _effects(by_batch) == _effects(by_page)
+    assert applied_audits(batch).count() == 1
+    chain = list(AuditEvent.objects.filter(object_id=str(by_batch.pk)).order_by("seq")
+                 .values_list("action", flat=True))
+    assert chain[-2:] == ["procedures.transition_applied", "procedures.batch_action_applied"]
+    from mairie.core.audit.services import verify_chain
+
+    assert verify_chain(organisation) is None  # appended in one go, still one chain
+
+
+def test_an_action_failing_on_one_dossier_leaves_the_others_done(
+        procedure, agent, resident, organisation, monkeypatch):
+    """An action that fails on one dossier rolls back the chunk's transaction, which is then
+    taken dossier by dossier: that one is failed with the reason, the others are done once."""
+    dossiers = file_many(procedure, resident, 5)
+    unlucky = dossiers[2]
+    notify = workflow.ACTIONS["notify"]
+
+    def failing_notify(**kwargs):
+        if kwargs["dossier"].pk == unlucky.pk:
+            raise RuntimeError("the mail server is on fire")
+        return notify(**kwargs)
+
+    monkeypatch.setitem(workflow.ACTIONS, "notify", failing_notify)
+    batch = new_batch(agent, organisation, dossiers, Batch.Action.TRANSITION,
+                      transition="accepter")
+    batches.run_batch(batch.pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.done, batch.failed) == (Batch.Status.FINISHED, 4, 1)
+    failed = batch.items.get(status="failed")
+    assert failed.dossier_id == unlucky.pk and "Erreur technique inattendue" in failed.reason
+    states = dict(Dossier.objects.filter(pk__in=[d.pk for d in dossiers])
+                  .values_list("number", "state"))
+    assert sorted(states.values()) == ["accepte"] * 4 + ["depose"]
+    assert states[unlucky.number] == "depose"
+    moves = Counter(DossierEvent.objects.filter(kind="transition")
+                    .values_list("dossier_id", flat=True))
+    assert moves == {d.pk: 1 for d in dossiers if d.pk != unlucky.pk}
+    assert applied_audits(batch).count() == 4
