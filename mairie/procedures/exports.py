@@ -36,7 +36,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from mairie.core.audit.services import record_event
 from mairie.core.files.purposes import register_purpose
@@ -85,9 +85,36 @@ def can_read_export(user, stored_file) -> bool:
     return is_org_administrator(user, stored_file.organisation)
 
 
+NOTIFICATION_KIND = "procedures.export_ready"
+
+
 def register_export_purpose() -> None:
+    from mairie.core.notifications.kinds import register_kind
+
     register_purpose(EXPORT_PURPOSE, allowed=EXPORT_TYPES, max_bytes=EXPORT_MAX_BYTES,
                      label=gettext_lazy("Export de dossiers"), can_read=can_read_export)
+    register_kind(NOTIFICATION_KIND, gettext_lazy("Exports de dossiers"),
+                  description=gettext_lazy("Quand un export que vous avez demandé est prêt "
+                                           "à télécharger, ou a échoué."),
+                  for_residents=False)
+
+
+def _tell_requester(export: Export) -> None:
+    """The requester learns that the file is ready (or why it failed) wherever they are: the
+    export may take minutes and they have left the page."""
+    from mairie.core.notifications.services import notify
+
+    if export.requested_by is None or not export.requested_by.is_active:
+        return
+    if export.status == Export.Status.DONE:
+        title = ngettext("Votre export de %(n)s dossier est prêt",
+                         "Votre export de %(n)s dossiers est prêt", export.total) % {
+            "n": export.total}
+    else:
+        title = _("Votre export de dossiers a échoué")
+    notify(organisation=export.organisation, recipients=[export.requested_by],
+           kind=NOTIFICATION_KIND, title=title, body=export.error[:300],
+           url=reverse("procedures:exports"))
 
 
 # --- Asking for an export ----------------------------------------------------------------------
@@ -498,6 +525,7 @@ def run_export(export_id) -> Export | None:
         status=Export.Status.DONE, stored_file=stored, progress=total, total=total,
         finished_at=timezone.now(), updated_at=timezone.now())
     export.refresh_from_db()
+    _tell_requester(export)
     return export
 
 
@@ -517,6 +545,7 @@ def _fail(export: Export, message: str) -> Export:
                                                finished_at=timezone.now(),
                                                updated_at=timezone.now())
     export.refresh_from_db()
+    _tell_requester(export)
     return export
 
 

@@ -116,3 +116,23 @@ def test_markup_in_an_answer_fails_a_csv_with_advice_but_not_a_json(
     assert export.status == Export.Status.DONE
     assert read_json(content_of(client, export))["dossiers"][0]["champ:nom"] == (
         "<script>alert(1)</script>")
+
+
+def test_the_requester_is_told_when_the_export_is_ready_or_failed(
+        client, agent, procedure, resident, django_capture_on_commit_callbacks):
+    from mairie.core.notifications.models import Notification
+
+    for index in range(3):
+        file_dossier(procedure, resident, number=f"2026-00000{index}", minutes_ago=index)
+    file_dossier(procedure, resident, number="2026-000009",
+                 data={"nom": "<script>alert(1)</script>", "age": 3})
+    client.force_login(agent)
+    ask(client, django_capture_on_commit_callbacks, format="json", procedure=str(procedure.pk))
+    ready = Notification.objects.get(recipient=agent, kind=exports.NOTIFICATION_KIND)
+    assert (ready.title, ready.url) == ("Votre export de 4 dossiers est prêt", EXPORTS)
+    ask(client, django_capture_on_commit_callbacks, procedure=str(procedure.pk))  # CSV: refused
+    failed = Notification.objects.filter(recipient=agent, kind=exports.NOTIFICATION_KIND
+                                         ).exclude(pk=ready.pk).get()
+    assert failed.title == "Votre export de dossiers a échoué" and "ODS ou JSON" in failed.body
+    content = client.get(reverse("notifications:list")).content.decode()
+    assert "Votre export de 4 dossiers est prêt" in content and "a échoué" in content
