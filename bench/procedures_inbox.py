@@ -3,8 +3,9 @@
 On PostgreSQL, generates N submitted dossiers (default 1,000,000) across 20 procedures and 30
 agents (skipped when they are already there), then measures through `django.test.Client`, in
 one run, the server time (p50/p95) and the number of SQL queries of: the inbox's first page, a
-filtered page (procedure + state), a full-text search, a dossier page, and a bare view running
-one query (the reference: every ratio is to it).
+filtered page (procedure + state), full-text searches (a rare word, a common name, a number),
+the four tabs of a dossier page, and a bare view running one query (the reference: every ratio
+is to it).
 
     createdb -h 127.0.0.1 -U postgres mairie_bench      # once; migrations are run here
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mairie_bench \\
@@ -236,7 +237,12 @@ def main() -> None:
         ("Inbox, first page", "/agent/dossiers/"),
         ("Inbox, procedure + state", f"/agent/dossiers/?procedure={procedure.pk}&state=validation"),
         ("Inbox, full-text search", f"/agent/dossiers/?q={RARE_WORDS[7]}"),
+        ("Inbox, search a common name", f"/agent/dossiers/?q={SURNAMES[0]}"),
+        ("Inbox, search a number", f"/agent/dossiers/?q={dossier.number}"),
         ("Dossier page", f"/agent/dossiers/{dossier.pk}/"),
+        ("Dossier, messages tab", f"/agent/dossiers/{dossier.pk}/messagerie/"),
+        ("Dossier, notes tab", f"/agent/dossiers/{dossier.pk}/notes-et-avis/"),
+        ("Dossier, history tab", f"/agent/dossiers/{dossier.pk}/historique/"),
     ]
     client = Client(HTTP_HOST=HOST)
     client.force_login(bench_agent)
