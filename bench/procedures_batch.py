@@ -1,13 +1,13 @@
 """Benchmark of batch work at scale (issue 4, Performance, third bullet).
 
-An agent applies the transition "Instruire" (Déposé → En instruction) to N dossiers
-(default 100,000) of the million of `bench/procedures_inbox.py`, in one batch run by a real
-Celery worker (`python -m mairie worker`, Redis broker) on PostgreSQL; the batch's chunks are
-taken by `MAIRIE_BATCH_PARALLEL_TASKS` tasks at once (`batches.process_transition_chunk`).
-Prints the wall time from the batch's creation to its end, dossiers per second, and checks
-that every dossier moved once with its timeline event and its two audit entries (the
-transition, the batch's action).
-Afterwards the dossiers are put back in "Déposé" so that the run can be repeated.
+An agent applies the transition "Instruire" (Déposé → En instruction) to N dossiers (default
+100,000) of the million of `bench/procedures_inbox.py`, in one batch run by a real Celery
+worker (`celery -A mairie worker`: `python -m mairie worker` without its beat; Redis broker) on
+PostgreSQL; the batch's chunks are taken by `MAIRIE_BATCH_PARALLEL_TASKS` tasks at once
+(`batches.process_transition_chunk`). Prints the wall time from the batch's creation to its
+end, dossiers per second, and checks that every dossier moved once with its timeline event and
+its two audit entries (the transition, the batch's action). Afterwards the dossiers are put
+back in "Déposé" so that the run can be repeated.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mairie_bench \\
     REDIS_URL=redis://127.0.0.1:6379/7 .venv/bin/python bench/procedures_batch.py [--dossiers N]
@@ -66,8 +66,12 @@ def main() -> None:
     if len(ids) < args.dossiers:
         sys.exit(f"Only {len(ids)} dossiers in « Déposé »: run bench/procedures_inbox.py first.")
 
-    worker = subprocess.Popen([sys.executable, "-m", "mairie", "worker"], cwd=ROOT,
-                              env={**os.environ, "LOG_LEVEL": "WARNING"})
+    # The Celery worker of `python -m mairie worker`, without its beat (whose hourly jobs
+    # would run on the bench's dossiers meanwhile).
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "mairie", "worker", "--loglevel=WARNING"],
+        cwd=ROOT, env={**os.environ, "DJANGO_SETTINGS_MODULE": "mairie.settings",
+                       "LOG_LEVEL": "WARNING"})
     try:
         time.sleep(5)  # the worker connects to the broker
         started = time.perf_counter()

@@ -1,27 +1,33 @@
 """Benchmark of the deadline automation at scale (issue 4, Performance, third bullet: the
 automation side of "apply a rule to 100,000 dossiers").
 
-N dossiers (default 100,000) of the million of `bench/procedures_inbox.py` are put in
-« En instruction » with a deadline just passed, on procedures whose automation says « silence
-vaut accord » there; then the hourly pass (`automation.run_deadlines`, what the beat task runs)
-decides them. Prints the time, dossiers per second, and checks each was accepted once with its
-timeline, its audit entries and its applicant's notification. Afterwards the dossiers are put
-back in instruction, so the run can be repeated; the bench's other dossiers lose their deadline
-(the pass would otherwise escalate them all), which the other benchmarks do not use.
+N dossiers (default 100,000) of the million of `bench/procedures_inbox.py` are put in « En
+instruction » with a deadline just passed, on procedures whose automation says « silence vaut
+accord » there; then the hourly pass (`automation.run_deadlines`, what the beat task runs)
+hands them, a chunk per task, to a real Celery worker (`celery -A mairie worker`: `python -m
+mairie worker` without its beat; two processes, Redis broker), which decides them. Prints the
+time from the pass's start to the last decision, dossiers per second, and checks each was
+accepted once with its timeline, its audit entry and its applicant's notification (whose
+e-mails are queued for the worker). Afterwards the dossiers are put back in instruction, so the
+run can be repeated; the bench's other dossiers lose their deadline (the pass would otherwise
+escalate them all), which the other benchmarks do not use.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mairie_bench \\
-        .venv/bin/python bench/procedures_deadlines.py [--dossiers N]
+    REDIS_URL=redis://127.0.0.1:6379/7 .venv/bin/python bench/procedures_deadlines.py
 """
 
 import argparse
 import os
+import subprocess
 import sys
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mairie_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/7"
 
 
 def log(message: str) -> None:
@@ -33,8 +39,10 @@ def main() -> None:
     parser.add_argument("--dossiers", type=int, default=100_000)
     args = parser.parse_args()
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
     os.environ.update({"CELERY_TASK_ALWAYS_EAGER": "0", "EMAIL_URL": "dummymail://",
-                       "DEBUG": "0"})
+                       "DEBUG": "0",
+                       "CELERY_TASK_DEFAULT_QUEUE": f"bench-{uuid.uuid4().hex[:8]}"})
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
     import procedures_inbox  # django.setup(), the organisation, the million dossiers
@@ -74,17 +82,32 @@ def main() -> None:
         pk__in=ids).update(deadline_at=None)
     Dossier.objects.filter(pk__in=ids).update(deadline_at=now - timedelta(minutes=5))
     before = AuditEvent.objects.filter(organisation=organisation).count()
-    started = time.perf_counter()
-    counts = automation.run_deadlines(now=now)
-    elapsed = time.perf_counter() - started
-    accepted = Dossier.objects.filter(pk__in=ids, state="accepte").count()
+    # The Celery worker of `python -m mairie worker`, without its beat (whose hourly jobs
+    # would run on the bench's dossiers meanwhile).
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "mairie", "worker", "--loglevel=WARNING"],
+        cwd=ROOT, env={**os.environ, "DJANGO_SETTINGS_MODULE": "mairie.settings",
+                       "LOG_LEVEL": "WARNING"})
+    try:
+        time.sleep(5)  # the worker connects to the broker
+        started = time.perf_counter()
+        counts = automation.run_deadlines(now=now)
+        while True:
+            accepted = Dossier.objects.filter(pk__in=ids, state="accepte").count()
+            if accepted >= len(ids) or time.perf_counter() - started > 3600:
+                break
+            time.sleep(0.5)
+        elapsed = time.perf_counter() - started
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
     events = DossierEvent.objects.filter(dossier_id__in=ids, kind="state_entered",
                                          created_at__gte=now).count()
     audits = AuditEvent.objects.filter(organisation=organisation).count() - before
     notified = Notification.objects.filter(organisation=organisation,
                                            created_at__gte=now).count()
-    log(f"\nSilence vaut accord on {len(ids)} overdue dossiers, one pass of run_deadlines "
-        f"(PostgreSQL; {os.cpu_count()} cores)")
+    log(f"\nSilence vaut accord on {len(ids)} overdue dossiers: one pass of run_deadlines, "
+        f"chunks decided by one worker (PostgreSQL, Redis broker; {os.cpu_count()} cores)")
     log(f"{elapsed:.1f} s: {len(ids) / elapsed:.0f} dossiers/s, "
         f"{elapsed / len(ids) * 1000:.2f} ms per dossier; counts {counts}")
     log(f"accepted {accepted}; timeline events {events}; audit entries {audits}; "

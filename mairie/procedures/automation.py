@@ -18,10 +18,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -395,35 +396,93 @@ def silence_text(kind: str, days: int | None, deadline: str) -> str:
 
 def _silence(dossier: Dossier, rule: Mapping, request=None) -> bool:
     """Move an overdue dossier to the rule's decision (once, whoever runs first)."""
-    from . import workflow as engine
-
-    workflow = dossier.version.workflow
-    if workflow.state_kind(rule.get("decision", "")) != Workflow.Kind.FINAL:
-        return False
     locked = Dossier.objects.select_for_update().filter(
         pk=dossier.pk, state=dossier.state, deadline_at=dossier.deadline_at,
         decided_at__isnull=True).first()
-    if locked is None or not _claim(dossier, AutomationNotice.Kind.SILENCE):
+    if locked is None:
         return False
-    days = next((s.get("deadline_days") for s in workflow.states
-                 if s.get("key") == dossier.state), None)
-    kind = rule.get("kind", "accord")
-    details = {**_system(str(SILENCE_KINDS.get(kind, kind))), "silence": kind,
-               "deadline": dossier.deadline_at.isoformat() if dossier.deadline_at else "",
-               "days": days}
-    text = silence_text(kind, days, details["deadline"])
-    # The reason is the "motif" of the decision: the applicant's notice and the decision
-    # letter ({{ decision.motivation }}) say it.
-    Dossier.objects.filter(pk=dossier.pk).update(
-        processing_data={**(locked.processing_data or {}), "motivation": text},
-        lock_version=F("lock_version") + 1)
-    moved = engine.enter_state(actor=None, dossier=locked, state=rule["decision"],
-                               reason=f"silence_{kind}", request=request, details=details)
-    moved = Dossier.objects.select_related(
-        "version__definition", "version__workflow", "organisation", "applicant").get(
-        pk=moved.pk)
-    engine.notify_applicant_as_system(moved, request)
-    return True
+    locked.version, locked.organisation = dossier.version, dossier.organisation
+    locked.applicant = dossier.applicant
+    return bool(_decide_by_silence([(locked, rule)], request=request))
+
+
+def _decide_by_silence(pairs: list[tuple[Dossier, Mapping]], request=None) -> list[Dossier]:
+    """Move each locked, overdue dossier to its rule's decision, in the caller's transaction:
+    the claims in one insert (a dossier already decided by another worker is left out), the
+    reason as the decision's motivation, the states (`workflow.enter_states`: a few queries
+    for them all), then the applicants told (`workflow.tell_applicants`). The decided dossiers
+    are returned. Dossiers come with their version, workflow, organisation and applicant."""
+    from . import workflow as engine
+
+    pairs = [(dossier, rule) for dossier, rule in pairs
+             if dossier.version.workflow.state_kind(rule.get("decision", ""))
+             == Workflow.Kind.FINAL]
+    if not pairs:
+        return []
+    taken = set(AutomationNotice.objects.filter(
+        dossier_id__in=[dossier.pk for dossier, _rule in pairs],
+        kind=AutomationNotice.Kind.SILENCE).values_list("dossier_id", "state", "deadline_at"))
+    pairs = [(dossier, rule) for dossier, rule in pairs
+             if (dossier.pk, dossier.state, dossier.deadline_at) not in taken]
+    # The claims keep "once": a worker racing this one fails on the unique row and rolls back.
+    AutomationNotice.objects.bulk_create([
+        AutomationNotice(organisation_id=dossier.organisation_id, dossier=dossier,
+                         kind=AutomationNotice.Kind.SILENCE, state=dossier.state,
+                         deadline_at=dossier.deadline_at, offset=0)  # type: ignore[misc]
+        for dossier, _rule in pairs])
+    details = {}
+    for dossier, rule in pairs:
+        workflow = dossier.version.workflow
+        days = next((s.get("deadline_days") for s in workflow.states
+                     if s.get("key") == dossier.state), None)
+        kind = rule.get("kind", "accord")
+        deadline = dossier.deadline_at.isoformat() if dossier.deadline_at else ""
+        details[dossier.pk] = {**_system(str(SILENCE_KINDS.get(kind, kind))), "silence": kind,
+                               "deadline": deadline, "days": days,
+                               # The reason is the "motif" of the decision: the applicant's
+                               # notice and the decision letter ({{ decision.motivation }}).
+                               "motivation": silence_text(kind, days, deadline)}
+    by_kind: dict[str, list] = {}
+    for dossier, rule in pairs:
+        by_kind.setdefault(rule.get("kind", "accord"), []).append((dossier, rule["decision"]))
+    for kind, entries in by_kind.items():
+        engine.enter_states(
+            entries, actor=None, reason=f"silence_{kind}", request=request,
+            details=lambda dossier: {k: v for k, v in details[dossier.pk].items()
+                                     if k != "motivation"},
+            processing=lambda dossier: {"motivation": details[dossier.pk]["motivation"]})
+    decided = [dossier for dossier, _rule in pairs]
+    engine.tell_applicants(decided, request=request)
+    return decided
+
+
+# Overdue dossiers decided by silence are taken this many at a time (`run_deadlines`).
+SILENCE_CHUNK = 500
+
+
+def _silence_chunk(pks: list, by_definition: dict, now, counts) -> list:
+    """Decide by silence, in one transaction, those of `pks` that are still overdue in a
+    state whose rule says so; the ids left for the dossier-by-dossier pass are returned
+    (another state now, a decision missing from an older version's circuit…)."""
+    with transaction.atomic():
+        dossiers = list(Dossier.objects.select_for_update(skip_locked=True)
+                        .filter(pk__in=pks, submitted_at__isnull=False,
+                                decided_at__isnull=True, deadline_at__lte=now)
+                        .defer("page_inputs", "search_text")
+                        .prefetch_related("version__definition", "version__workflow",
+                                          "organisation", "applicant"))
+        pairs, left = [], []
+        for dossier in dossiers:
+            settings = by_definition.get(dossier.version.definition_id)
+            rule = next((r for r in (settings.silence_rules if settings else [])
+                         if r.get("state") == dossier.state), None)
+            if rule is None or dossier.version.workflow.state_kind(
+                    rule.get("decision", "")) != Workflow.Kind.FINAL:
+                left.append(dossier.pk)
+            else:
+                pairs.append((dossier, rule))
+        counts["silences"] += len(_decide_by_silence(pairs))
+    return left
 
 
 def _settings_by_definition(definition_ids) -> dict:
@@ -433,8 +492,10 @@ def _settings_by_definition(definition_ids) -> dict:
 
 def run_deadlines(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """The hourly pass over dossiers with a deadline: reminders, then, once overdue, silence
-    decisions, "deadline_passed" rules and the managers' alert. Each dossier is handled in its
-    own transaction; running it twice (or on two workers at once) does nothing twice."""
+    decisions, "deadline_passed" rules and the managers' alert. Dossiers decided by silence are
+    taken a chunk at a time in one transaction (handed to the workers, a task per chunk, when
+    there are several chunks and a broker); the others each in its own transaction. Running it
+    twice (or on two workers at once) does nothing twice: every decision is claimed."""
     now = now or timezone.now()
     counts = {"reminders": 0, "escalations": 0, "silences": 0, "rules": 0, "errors": 0}
     furthest = max([*DEFAULT_REMINDERS, *(
@@ -447,9 +508,46 @@ def run_deadlines(*, now: datetime.datetime | None = None) -> dict[str, int]:
     candidates = (Dossier.objects.filter(submitted_at__isnull=False, decided_at__isnull=True,
                                          deadline_at__isnull=False, deadline_at__lte=horizon)
                   .exclude(Exists(escalated))  # overdue and already handled
-                  .values_list("pk", "version__definition_id"))
+                  .values_list("pk", "version__definition_id", "state", "deadline_at"))
     rows = list(candidates)
-    by_definition = _settings_by_definition(d for _pk, d in rows)
+    by_definition = _settings_by_definition(d for _pk, d, _state, _at in rows)
+    # Overdue in a state decided by silence: a chunk at a time (thousands may fall due in
+    # the same hour after an emergency plan); the rest, and whatever a chunk leaves or fails
+    # on, dossier by dossier.
+    silent = [pk for pk, definition_id, state, deadline_at in rows
+              if deadline_at is not None and deadline_at <= now and any(
+                  rule.get("state") == state for rule in getattr(
+                      by_definition.get(definition_id), "silence_rules", None) or [])]
+    silent_set = set(silent)
+    chunks = [silent[start:start + SILENCE_CHUNK]
+              for start in range(0, len(silent), SILENCE_CHUNK)]
+    if len(chunks) > 1 and not django_settings.CELERY_TASK_ALWAYS_EAGER:
+        # Many chunks: the workers take them at once (a task each), not this one alone.
+        from .tasks_automation import decide_overdue_by_silence
+
+        for chunk in chunks:
+            decide_overdue_by_silence.delay([str(pk) for pk in chunk], now.isoformat())
+        counts["handed_over"] = len(silent)
+        chunks = []
+    left: set = set()
+    for chunk in chunks:
+        left.update(_silence_chunk_or_none(chunk, by_definition, now, counts))
+    _one_by_one([(pk, definition_id) for pk, definition_id, _state, _at in rows
+                 if pk not in silent_set or pk in left], by_definition, now, counts)
+    return counts
+
+
+def _silence_chunk_or_none(pks: list, by_definition: dict, now, counts) -> list:
+    """`_silence_chunk`, or every id back when the chunk failed (then rolled back)."""
+    try:
+        return _silence_chunk(pks, by_definition, now, counts)
+    except Exception:  # noqa: BLE001 - its dossiers are taken one by one instead
+        logger.info("Silence chunk taken dossier by dossier", exc_info=True)
+        return list(pks)
+
+
+def _one_by_one(rows: list[tuple], by_definition: dict, now, counts) -> None:
+    """The pass over (dossier id, procedure id), each dossier in its own transaction."""
     for pk, definition_id in rows:
         settings = by_definition.get(definition_id)
         try:
@@ -458,6 +556,18 @@ def run_deadlines(*, now: datetime.datetime | None = None) -> dict[str, int]:
         except Exception:  # one broken dossier must not stop the others
             logger.exception("Deadline automation failed for dossier %s", pk)
             counts["errors"] += 1
+
+
+def decide_chunk_by_silence(pks: list, *, now: datetime.datetime) -> dict[str, int]:
+    """One chunk of overdue dossiers handed over by `run_deadlines` (a task each): decided by
+    silence, and those it leaves taken dossier by dossier, as the pass itself would."""
+    counts = {"reminders": 0, "escalations": 0, "silences": 0, "rules": 0, "errors": 0}
+    definitions = dict(Dossier.objects.filter(pk__in=pks)
+                       .values_list("pk", "version__definition_id"))
+    by_definition = _settings_by_definition(definitions.values())
+    left = _silence_chunk_or_none(pks, by_definition, now, counts)
+    _one_by_one([(pk, definitions.get(pk)) for pk in left if pk in definitions],
+                by_definition, now, counts)
     return counts
 
 

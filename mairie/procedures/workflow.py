@@ -12,24 +12,26 @@ that leaves the server (e-mails, search index) waits for the commit.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
-from django.db.models import F
+from django.db import models, transaction
+from django.db.models import F, Func, Value
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mairie.core.audit.services import record_event, record_events
+from mairie.core.audit.services import record_events
 from mairie.core.notifications.kinds import register_kind
 
 from . import documents as documents_module
@@ -555,24 +557,83 @@ def enter_state(*, actor, dossier: Dossier, state: str, reason: str,
     """Move `dossier` to `state` without a transition (e.g. reason "correction_answered" when
     the applicant answers a correction): sets the state's dates and deadline, bumps the lock
     version, writes the timeline and the audit trail."""
-    workflow = dossier.version.workflow
-    if not _state(workflow, state):
+    if not _state(dossier.version.workflow, state):
         raise ValidationError(_("L'état « %(state)s » n'existe pas dans le circuit.")
                               % {"state": state})
-    previous = dossier.state
-    fields = _state_fields(workflow, state, timezone.now())
-    Dossier.objects.filter(pk=dossier.pk).update(**fields, lock_version=F("lock_version") + 1,
-                                                 updated_at=timezone.now())
+    enter_states([(dossier, state)], actor=actor, reason=reason, request=request,
+                 details=lambda _dossier: details or {})
     dossier.refresh_from_db()
-    extra = dict(details or {})  # e.g. {"system": true, "rule": …} (automation.py)
-    _timeline(dossier, "state_entered", actor, state=state, reason=reason,
-              from_state=previous, label=workflow.state_label(state), **extra)
-    record_event(organisation=dossier.organisation, action="procedures.state_entered",
-                 actor=actor if _authenticated(actor) else None, obj=dossier,
-                 object_label=dossier.number, request=request,
-                 details={"from": previous, "to": state, "reason": reason, **extra})
     _after_commit(dossier)
     return dossier
+
+
+class _JSONMerge(Func):
+    """`column` with the keys of a JSON object set (PostgreSQL `||`, SQLite `json_patch`)."""
+
+    output_field = models.JSONField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column, value = self.source_expressions
+        column_sql, column_params = compiler.compile(column)
+        value_sql, value_params = compiler.compile(value)
+        if connection.vendor == "postgresql":
+            sql = f"(COALESCE({column_sql}, '{{}}'::jsonb) || ({value_sql})::jsonb)"
+        else:
+            sql = f"json_patch(COALESCE({column_sql}, '{{}}'), {value_sql})"
+        return sql, (*column_params, *value_params)
+
+
+def enter_states(entries: list[tuple[Dossier, str]], *, actor, reason: str,
+                 request: HttpRequest | None = None, details=None,
+                 processing=None) -> None:
+    """`enter_state` for many (dossier, state) at once, in the caller's transaction: the
+    states in one update per state, the timeline in one insert (webhooks with it), the audit
+    in one append; `details(dossier)` adds to each event (e.g. the rule that decided), and
+    `processing(dossier)` returns keys to set in its `processing_data` (one update per
+    distinct value, e.g. a motivation). The states must exist in the dossiers' workflows."""
+    from . import webhooks
+
+    if not entries:
+        return
+    now = timezone.now()
+    groups: dict[tuple, list] = {}
+    events, audits = [], []
+    for dossier, state in entries:
+        workflow = dossier.version.workflow
+        previous = dossier.state
+        fields = _state_fields(workflow, state, now)
+        for name, value in fields.items():
+            setattr(dossier, name, value)
+        dossier.lock_version += 1
+        groups.setdefault(tuple(fields.items()), []).append(dossier.pk)
+        extra = dict(details(dossier) if details else {})  # {"system": true, "rule": …}
+        events.append(_event(dossier, "state_entered", actor, at=now, state=state,
+                             reason=reason, from_state=previous,
+                             label=workflow.state_label(state), **extra))
+        audits.append({"action": "procedures.state_entered",
+                       "actor": actor if _authenticated(actor) else None, "obj": dossier,
+                       "object_label": dossier.number,
+                       "details": {"from": previous, "to": state, "reason": reason, **extra}})
+    for state_fields, pks in groups.items():
+        Dossier.objects.filter(pk__in=pks).update(**dict(state_fields), updated_at=now,
+                                                  lock_version=F("lock_version") + 1)
+    if processing is not None:
+        by_value: dict[str, list] = {}
+        for dossier, _target in entries:
+            keys = processing(dossier)
+            dossier.processing_data = {**(dossier.processing_data or {}), **keys}
+            by_value.setdefault(json.dumps(keys, sort_keys=True), []).append(dossier.pk)
+        for value, pks in by_value.items():
+            Dossier.objects.filter(pk__in=pks).update(
+                processing_data=_JSONMerge(F("processing_data"), Value(value)))
+    DossierEvent.objects.bulk_create(events, batch_size=500)
+    webhooks.enqueue_for_events(events)
+    by_organisation: dict = {}
+    for (dossier, _target), entry in zip(entries, audits, strict=True):
+        by_organisation.setdefault(dossier.organisation, []).append(entry)
+    for organisation, organisation_entries in by_organisation.items():
+        record_events(organisation=organisation, entries=organisation_entries,
+                      request=request)
 
 
 @dataclass
@@ -820,8 +881,7 @@ def apply_transition_as_system(*, dossier: Dossier, key: str, rule_label: str,
 
 def notify_applicant_as_system(dossier: Dossier, request: HttpRequest | None = None) -> None:
     """Tell the applicant the dossier's new state, exactly as the "notify" action does."""
-    _notify(actor=None, dossier=dossier, spec={"type": "notify", "to": APPLICANT},
-            transition={}, form=None, from_state=dossier.state, request=request)
+    tell_applicants([dossier], request=request)
 
 
 # --- Actions --------------------------------------------------------------------------------
@@ -866,28 +926,8 @@ def _notify(*, actor, dossier: Dossier, spec: Mapping, transition: Mapping, form
 
     workflow = dossier.version.workflow
     target = spec.get("to") or APPLICANT
-    motivation = dossier.processing_data.get("motivation") or ""
     if target == APPLICANT:
-        title = _("Votre dossier n° %(number)s : %(state)s") % {
-            "number": dossier.number, "state": public_state_label(workflow, dossier.state)}
-        link = _applicant_link(dossier, request)
-        if dossier.applicant is not None and dossier.applicant.is_active:
-            notify(organisation=dossier.organisation, recipients=[dossier.applicant],
-                   kind=NOTIFICATION_KIND, title=title, body=motivation,
-                   url=_applicant_link(dossier, None), actor=actor)
-        elif dossier.applicant_email:
-            body = "\n\n".join(part for part in [
-                _("Bonjour,"),
-                _("Votre dossier n° %(number)s (%(procedure)s) est maintenant : %(state)s.")
-                % {"number": dossier.number, "procedure": dossier.version.definition.title,
-                   "state": public_state_label(workflow, dossier.state)},
-                motivation and _("Motif : %(motivation)s") % {"motivation": motivation},
-                _("Suivez votre dossier : %(link)s") % {"link": link},
-                dossier.organisation.name] if part)
-            recipient = dossier.applicant_email
-            transaction.on_commit(
-                lambda: send_mail(title, body, settings.DEFAULT_FROM_EMAIL, [recipient]),
-                robust=True)
+        tell_applicants([dossier], actor=actor, request=request)
         return
     if target == "assignee":
         recipients = [dossier.assigned_to] if dossier.assigned_to_id else []
@@ -901,6 +941,39 @@ def _notify(*, actor, dossier: Dossier, spec: Mapping, transition: Mapping, form
                    "number": dossier.number, "state": workflow.state_label(dossier.state)},
                body=dossier.version.definition.title,
                url=reverse("procedures:agent-dossier", args=[dossier.pk]), actor=actor)
+
+
+def tell_applicants(dossiers, *, actor=None, request: HttpRequest | None = None) -> None:
+    """Tell each dossier's applicant its new state (and the motivation): a notification to an
+    account, an e-mail with the tracking link to an anonymous applicant. One insert for all
+    the notifications (`notify_many`), whatever their number."""
+    from mairie.core.notifications.services import notify_many
+
+    items: dict = {}  # organisation → its notifications
+    for dossier in dossiers:
+        workflow = dossier.version.workflow
+        motivation = (dossier.processing_data or {}).get("motivation") or ""
+        state = public_state_label(workflow, dossier.state)
+        title = _("Votre dossier n° %(number)s : %(state)s") % {"number": dossier.number,
+                                                               "state": state}
+        if dossier.applicant is not None and dossier.applicant.is_active:
+            items.setdefault(dossier.organisation, []).append({
+                "recipient": dossier.applicant, "kind": NOTIFICATION_KIND, "title": title,
+                "body": motivation, "url": _applicant_link(dossier, None)})
+        elif dossier.applicant_email:
+            body = "\n\n".join(part for part in [
+                _("Bonjour,"),
+                _("Votre dossier n° %(number)s (%(procedure)s) est maintenant : %(state)s.")
+                % {"number": dossier.number, "procedure": dossier.version.definition.title,
+                   "state": state},
+                motivation and _("Motif : %(motivation)s") % {"motivation": motivation},
+                _("Suivez votre dossier : %(link)s") % {
+                    "link": _applicant_link(dossier, request)},
+                dossier.organisation.name] if part)
+            transaction.on_commit(partial(send_mail, title, body, settings.DEFAULT_FROM_EMAIL,
+                                          [dossier.applicant_email]), robust=True)
+    for organisation, notifications in items.items():
+        notify_many(organisation=organisation, items=notifications, actor=actor)
 
 
 def _assign(*, actor, dossier: Dossier, spec: Mapping, transition: Mapping, form,

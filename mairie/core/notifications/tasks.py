@@ -17,6 +17,20 @@ def send_notification_email(notification_id: str) -> bool:
 
 
 @shared_task(ignore_result=True)
+def send_notification_emails(notification_ids: list[str]) -> int:
+    """`send_notification_email` for many notifications (one task for hundreds: a pass that
+    decides thousands of dossiers hands them over in a few messages). One that fails is
+    handed to its own task, which retries it; the others go on."""
+    sent = 0
+    for notification_id in notification_ids:
+        try:
+            sent += services.deliver_notification_email(notification_id=notification_id)
+        except OSError:
+            send_notification_email.apply_async((notification_id,), countdown=60)
+    return sent
+
+
+@shared_task(ignore_result=True)
 def send_daily_digests() -> int:
     """Hourly (CELERY_BEAT_SCHEDULE): each user's digest of "daily" notifications, once a day."""
     return services.send_daily_digests()

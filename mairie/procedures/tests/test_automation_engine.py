@@ -289,3 +289,41 @@ def test_two_workers_at_once_do_not_send_twice(civil, resident, agent):
     assert not automation._claim(dossier, AutomationNotice.Kind.REMINDER, offset=offset)
     automation.run_deadlines()
     assert not notifications(agent, automation.KIND_REMINDER)
+
+
+def test_many_dossiers_falling_due_at_once_are_decided_in_chunks_with_a_bounded_cost(
+        civil, resident, monkeypatch, django_assert_max_num_queries):
+    """Thousands of dossiers of an emergency plan fall due in the same hour: the pass decides
+    them a chunk at a time (`automation._silence_chunk`), each once, with its timeline, its
+    audit entry and its applicant's notification, for a number of queries that does not grow
+    with the dossiers."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mairie.core.audit.services import verify_chain
+
+    automate(civil, silence_rules=[{"state": "instruction", "kind": "accord",
+                                    "decision": "accepte"}], reminder_days=[])
+    monkeypatch.setattr(automation, "SILENCE_CHUNK", 10)
+
+    def due(count):
+        return [in_instruction(submit(civil, resident, nom=f"Nom {n}"), days_left=-0.01)
+                for n in range(count)]
+
+    small = due(10)
+    with CaptureQueriesContext(connection) as few:
+        assert automation.run_deadlines()["silences"] == 10
+    large = due(20)
+    with django_assert_max_num_queries(2 * len(few)):  # two chunks, as many queries each
+        assert automation.run_deadlines()["silences"] == 20
+    decided = [*small, *large]
+    assert Dossier.objects.filter(pk__in=[d.pk for d in decided], state="accepte").count() == 30
+    entered = DossierEvent.objects.filter(dossier__in=decided, kind="state_entered")
+    assert entered.count() == 30 and all(e.details["rule"] == "Silence vaut accord"
+                                         for e in entered)
+    assert AuditEvent.objects.filter(action="procedures.state_entered",
+                                     details__reason="silence_accord").count() == 30
+    told = notifications(resident, "procedures.dossier_update")
+    assert sum("Demande acceptée" in n.title for n in told) == 30
+    assert verify_chain(civil.organisation) is None
+    assert automation.run_deadlines()["silences"] == 0  # nothing twice
