@@ -15,7 +15,6 @@ back in "Déposé" so that the run can be repeated.
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -49,31 +48,16 @@ def main() -> None:
     from mairie.procedures import batches, queries
     from mairie.procedures.models import Batch, Dossier, DossierEvent
 
-    if not os.environ["DATABASE_URL"].startswith("postgres"):
-        sys.exit(f"PostgreSQL needed (DATABASE_URL, e.g. {DEFAULT_DATABASE_URL}).")
-    from django.core.management import call_command
-
-    call_command("migrate", interactive=False, verbosity=0)
-    organisation, agent, agents, residents, procedures = procedures_inbox.setup_organisation()
-    procedures_inbox.generate(organisation, agents, residents, procedures, 1_000_000)
-    # The procedures whose generated dossiers are all "Déposé" (see procedures_inbox.STATES).
-    depose = [p for n, p in enumerate(procedures) if n % len(procedures_inbox.STATES) == 0]
-    ids = []
-    for procedure in depose:
+    organisation, agent, _agents, _residents, procedures = procedures_inbox.million_dossiers()
+    ids: list = []
+    for procedure in procedures_inbox.procedures_in_state(procedures, "depose"):
         ids += list(queries.dossiers_for_agent(agent, organisation, box="services",
                                                procedure=procedure, state="depose")
                     .values_list("pk", flat=True)[:args.dossiers - len(ids)])
     if len(ids) < args.dossiers:
         sys.exit(f"Only {len(ids)} dossiers in « Déposé »: run bench/procedures_inbox.py first.")
 
-    # The Celery worker of `python -m mairie worker`, without its beat (whose hourly jobs
-    # would run on the bench's dossiers meanwhile).
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "mairie", "worker", "--loglevel=WARNING"],
-        cwd=ROOT, env={**os.environ, "DJANGO_SETTINGS_MODULE": "mairie.settings",
-                       "LOG_LEVEL": "WARNING"})
-    try:
-        time.sleep(5)  # the worker connects to the broker
+    with procedures_inbox.celery_worker():
         started = time.perf_counter()
         with transaction.atomic():
             batch = batches.create_batch(
@@ -90,9 +74,6 @@ def main() -> None:
                 sys.exit(f"Not finished after {args.timeout:.0f} s ({batch.done} done).")
             time.sleep(1)
         elapsed = time.perf_counter() - started
-    finally:
-        worker.terminate()
-        worker.wait(timeout=60)
 
     moved = Dossier.objects.filter(pk__in=ids, state="instruction").count()
     events = DossierEvent.objects.filter(dossier_id__in=ids, kind="transition",

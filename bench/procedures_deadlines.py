@@ -18,7 +18,6 @@ escalate them all), which the other benchmarks do not use.
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -46,7 +45,6 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
     import procedures_inbox  # django.setup(), the organisation, the million dossiers
-    from django.core.management import call_command
     from django.utils import timezone
 
     from mairie.core.audit.models import AuditEvent
@@ -55,14 +53,8 @@ def main() -> None:
     from mairie.procedures.models import AutomationNotice, Dossier, DossierEvent
     from mairie.procedures.models_automation import AutomationSettings
 
-    if not os.environ["DATABASE_URL"].startswith("postgres"):
-        sys.exit(f"PostgreSQL needed (DATABASE_URL, e.g. {DEFAULT_DATABASE_URL}).")
-    call_command("migrate", interactive=False, verbosity=0)
-    organisation, agent, agents, residents, procedures = procedures_inbox.setup_organisation()
-    procedures_inbox.generate(organisation, agents, residents, procedures, 1_000_000)
-    # The procedures whose generated dossiers are all « En instruction » (procedures_inbox).
-    chosen = [p for n, p in enumerate(procedures)
-              if procedures_inbox.STATES[n % len(procedures_inbox.STATES)] == "instruction"]
+    organisation, _agent, _agents, _residents, procedures = procedures_inbox.million_dossiers()
+    chosen = procedures_inbox.procedures_in_state(procedures, "instruction")
     ids: list = []
     for procedure in chosen:
         ids += list(Dossier.objects.filter(organisation=organisation, state="instruction",
@@ -82,14 +74,7 @@ def main() -> None:
         pk__in=ids).update(deadline_at=None)
     Dossier.objects.filter(pk__in=ids).update(deadline_at=now - timedelta(minutes=5))
     before = AuditEvent.objects.filter(organisation=organisation).count()
-    # The Celery worker of `python -m mairie worker`, without its beat (whose hourly jobs
-    # would run on the bench's dossiers meanwhile).
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "mairie", "worker", "--loglevel=WARNING"],
-        cwd=ROOT, env={**os.environ, "DJANGO_SETTINGS_MODULE": "mairie.settings",
-                       "LOG_LEVEL": "WARNING"})
-    try:
-        time.sleep(5)  # the worker connects to the broker
+    with procedures_inbox.celery_worker():
         started = time.perf_counter()
         counts = automation.run_deadlines(now=now)
         while True:
@@ -98,9 +83,6 @@ def main() -> None:
                 break
             time.sleep(0.5)
         elapsed = time.perf_counter() - started
-    finally:
-        worker.terminate()
-        worker.wait(timeout=60)
     events = DossierEvent.objects.filter(dossier_id__in=ids, kind="state_entered",
                                          created_at__gte=now).count()
     audits = AuditEvent.objects.filter(organisation=organisation).count() - before

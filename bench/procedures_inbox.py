@@ -17,10 +17,12 @@ the agent measured ("bench-agent@bench.example") plays roles on 18 of the 20 pro
 """
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -181,6 +183,40 @@ def generate(organisation, agents, residents, procedures, total: int) -> float:
                 log(f"  {start + CHUNK - existing} rows, {time.perf_counter() - started:.0f} s")
         cursor.execute("ANALYZE")  # the bulk-created users too
     return time.perf_counter() - started
+
+
+def million_dossiers(total: int = 1_000_000):
+    """For the other benchmarks: migrate, then the organisation and its `total` dossiers
+    (generated when missing); (organisation, measured agent, agents, residents, procedures)."""
+    from django.core.management import call_command
+
+    if connection.vendor != "postgresql":
+        sys.exit(f"PostgreSQL needed (DATABASE_URL, e.g. {DEFAULT_DATABASE_URL}).")
+    call_command("migrate", interactive=False, verbosity=0)
+    organisation, bench_agent, agents, residents, procedures = setup_organisation()
+    generate(organisation, agents, residents, procedures, total)
+    return organisation, bench_agent, agents, residents, procedures
+
+
+def procedures_in_state(procedures, state: str) -> list:
+    """The procedures whose generated dossiers are all in `state` (see `generate`)."""
+    return [p for n, p in enumerate(procedures) if STATES[n % len(STATES)] == state]
+
+
+@contextlib.contextmanager
+def celery_worker():
+    """The Celery worker of `python -m mairie worker` in a subprocess, without its beat (whose
+    hourly jobs would run on the bench's dossiers meanwhile), for the duration of the block."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "mairie", "worker", "--loglevel=WARNING"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "mairie.settings", "LOG_LEVEL": "WARNING"})
+    try:
+        time.sleep(5)  # the worker connects to the broker
+        yield worker
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
 
 
 # --- Measures ---------------------------------------------------------------------------------
