@@ -525,12 +525,6 @@ def _actor_title(actor, dossier: Dossier, transition: Mapping) -> str:
     return f"{Role(membership.role).label}, {membership.service.name}"
 
 
-def _timeline(dossier: Dossier, kind: str, actor, *, public: bool = True, **details) -> None:
-    DossierEvent.objects.create(organisation=dossier.organisation, dossier=dossier, kind=kind,
-                                actor=actor if _authenticated(actor) else None,
-                                public=public, details=details)
-
-
 def _state_fields(workflow: Workflow, state: str, now) -> dict[str, Any]:
     spec = _state(workflow, state)
     days = spec.get("deadline_days")
