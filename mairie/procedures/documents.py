@@ -169,10 +169,11 @@ def render_pdf(dossier: Dossier, template_key: str) -> tuple[str, bytes]:
 
 
 def generate_document(*, actor, dossier: Dossier, template_key: str,
-                      visible_to_applicant: bool, request: HttpRequest | None = None
-                      ) -> DossierDocument:
+                      visible_to_applicant: bool, request: HttpRequest | None = None,
+                      system: Mapping | None = None) -> DossierDocument:
     """Render, store (purpose `dossier-document`) and attach the document; called inside the
-    transition's transaction, so a failure leaves no half-done transition."""
+    transition's transaction, so a failure leaves no half-done transition. `system` (actor
+    None) is the automatic rule's {"system": True, "rule": …}, kept on the timeline event."""
     from mairie.core.files.services import store_upload
 
     title, pdf = render_pdf(dossier, template_key)
@@ -191,7 +192,7 @@ def generate_document(*, actor, dossier: Dossier, template_key: str,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         public=visible_to_applicant,
         details={"document": str(document.pk), "title": document.title,
-                 "template": template_key})
+                 "template": template_key, **(system or {})})
     return document
 
 
@@ -220,5 +221,7 @@ def register_document_purpose() -> None:
         max_bytes=DOCUMENT_MAX_BYTES,
         label=gettext_lazy("Document généré par le circuit d'un dossier"),
         can_read=can_read_document_file,
-        can_upload=lambda user, organisation: user is not None,
+        # Stored only by `generate_document`, for an agent's transition or an automatic
+        # rule's (no actor then): never from a form.
+        can_upload=None,
     )

@@ -118,7 +118,7 @@ def _by_system(describer: Describer) -> Describer:
     return describe_system
 
 
-for _kind in ("transition", "state_entered", "assigned"):
+for _kind in ("transition", "state_entered", "assigned", "document"):
     DESCRIBERS[_kind] = _by_system(DESCRIBERS[_kind])
 
 # --- Retention (retention.py, issue 4) --------------------------------------------------------

@@ -777,7 +777,7 @@ def write_moves(moves: list[Move], *, actor, request: HttpRequest | None = None,
                 ACTIONS[spec["type"]](actor=actor if system is None else None,
                                       dossier=current, spec=spec, transition=transition,
                                       form=move.form, from_state=move.from_state,
-                                      request=request)
+                                      request=request, system=system)
             except TransitionRefused:
                 raise
             except ValidationError as exc:  # refused by processing (an open correction…)
@@ -843,9 +843,6 @@ def system_refusal(transition: Mapping) -> str:
         return _("elle demande une correction ou un avis, que seul un agent peut rédiger.")
     if transition.get("validation") or transition.get("signature"):
         return _("c'est une validation ou une signature, qui revient à une personne.")
-    if "document" in action_types(transition):
-        # The generated PDF is stored on behalf of an agent (files purpose of documents.py).
-        return _("elle génère un document, qui est produit au nom d'un agent.")
     return ""
 
 
@@ -915,7 +912,7 @@ def role_holders(dossier: Dossier, role: str):
 
 
 def _notify(*, actor, dossier: Dossier, spec: Mapping, transition: Mapping, form,
-            from_state, request):
+            from_state, request, system=None):
     from mairie.core.notifications.services import notify
 
     workflow = dossier.version.workflow
@@ -971,7 +968,7 @@ def tell_applicants(dossiers, *, actor=None, request: HttpRequest | None = None)
 
 
 def _assign(*, actor, dossier: Dossier, spec: Mapping, transition: Mapping, form,
-            from_state, request):
+            from_state, request, system=None):
     target = spec.get("to")
     if target == "self":
         update = {"assigned_to": actor}
@@ -990,7 +987,7 @@ def _assign(*, actor, dossier: Dossier, spec: Mapping, transition: Mapping, form
 
 
 def _request_correction(*, actor, dossier: Dossier, spec: Mapping, transition: Mapping, form,
-                        from_state, request):
+                        from_state, request, system=None):
     from . import processing
 
     processing.request_correction(
@@ -1001,7 +998,7 @@ def _request_correction(*, actor, dossier: Dossier, spec: Mapping, transition: M
 
 
 def _request_opinion(*, actor, dossier: Dossier, spec: Mapping, transition: Mapping, form,
-                     from_state, request):
+                     from_state, request, system=None):
     from . import processing
 
     processing.request_opinion(actor=actor, dossier=dossier,
@@ -1010,15 +1007,15 @@ def _request_opinion(*, actor, dossier: Dossier, spec: Mapping, transition: Mapp
 
 
 def _document(*, actor, dossier: Dossier, spec: Mapping, transition: Mapping, form,
-            from_state, request):
+            from_state, request, system=None):
     documents_module.generate_document(
         actor=actor, dossier=dossier, template_key=spec["template"],
         visible_to_applicant=spec.get("visible_to_applicant", True) is not False,
-        request=request)
+        request=request, system=system)
 
 
 def _deadline(*, actor, dossier: Dossier, spec: Mapping, transition: Mapping, form,
-            from_state, request):
+            from_state, request, system=None):
     deadline = None if spec.get("clear") else (
         timezone.now() + datetime.timedelta(days=int(spec["days"])))
     Dossier.objects.filter(pk=dossier.pk).update(deadline_at=deadline)

@@ -5,8 +5,10 @@ submission and automatic transitions on each event — as a user of the dossier 
 from datetime import timedelta
 
 import pytest
+from pypdf import PdfReader
 from django.core import mail
 from django.http import QueryDict
+from django.urls import reverse
 from django.utils import timezone
 
 from mairie.core.audit.models import AuditEvent
@@ -196,6 +198,40 @@ def test_auto_accept_on_submission_when_the_condition_holds(civil, resident):
     # The transition's own "notify" action told the applicant.
     assert notifications(resident, "procedures.dossier_update")[-1].title.endswith(
         "Demande acceptée")
+
+
+def test_an_automatic_acceptance_generates_the_decision_letter_for_the_applicant(
+        civil, resident, client):
+    """A rule may take a transition that writes a document: the PDF is produced by the system,
+    the timeline says which rule did it, and the applicant can download it."""
+    from mairie.procedures.models import DossierDocument
+    from mairie.procedures.workflow import documents_visible_to_applicant
+
+    workflow = civil.current_version.workflow
+    workflow.documents = {"lettre": {"title": "Lettre de décision", "body": (
+        "Dossier N° {{ dossier.number }} : {{ data.categorie }}.\n\nDécision : {{ state }}.")}}
+    accept = next(t for t in workflow.transitions if t["key"] == "accepter")
+    accept["actions"] = [{"type": "document", "template": "lettre",
+                          "visible_to_applicant": True}, "notify"]
+    workflow.save()
+    automate(civil, transition_rules=[
+        {"label": "Acte de naissance automatique", "event": "submitted",
+         "condition": 'categorie == "naissance"', "transition": "accepter"}])
+    dossier = submit(civil, resident, categorie="naissance")
+    assert dossier.state == "accepte"
+    letter = DossierDocument.objects.get(dossier=dossier, template_key="lettre")
+    assert list(documents_visible_to_applicant(dossier)) == [letter]
+    with letter.stored_file.file.open("rb") as handle:
+        text = " ".join(page.extract_text() for page in PdfReader(handle).pages)
+    assert f"Dossier N° {dossier.number} : Acte de naissance." in text
+    assert "Décision : Demande acceptée." in text
+    event = DossierEvent.objects.get(dossier=dossier, kind="document")
+    assert event.actor is None and event.public
+    assert describe(event) == ("Document disponible : Lettre de décision — par le système "
+                               "(règle « Acte de naissance automatique »)")
+    client.force_login(resident)
+    response = client.get(reverse("files:download", args=[letter.stored_file_id]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
 
 
 def test_auto_transition_when_a_correction_is_answered(civil, resident, agent):
