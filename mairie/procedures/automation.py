@@ -29,7 +29,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mairie.core.audit.services import record_event
+from mairie.core.audit.services import appended_at_the_end, record_event
+from mairie.core.bulk import insert_all
 from mairie.core.notifications.kinds import register_kind
 from mairie.core.notifications.services import notify
 from mairie.core.organisation.models import Membership, Role, Service
@@ -252,7 +253,7 @@ def _route(dossier: Dossier, rules: list, request: HttpRequest | None) -> None:
             notify(organisation=dossier.organisation, recipients=[agent], kind=KIND_ASSIGNED,
                    title=_("Le dossier %(number)s vous est attribué")
                    % {"number": dossier.number},
-                   url=reverse("procedures:agent-dossier", args=[dossier.pk]))
+                   url=reverse("procedures:agent-dossier", args=[dossier.pk]), about=dossier)
         return
 
 
@@ -344,7 +345,7 @@ def _remind(dossier: Dossier, reminder_days, now: datetime.datetime) -> bool:
         title = _("Échéance dans %(days)s jour(s) : dossier n° %(number)s") % {
             "days": left, "number": dossier.number}
     notify(organisation=dossier.organisation, recipients=[dossier.assigned_to],
-           kind=KIND_REMINDER, title=title,
+           kind=KIND_REMINDER, title=title, about=dossier,
            body=_("%(procedure)s — à traiter avant le %(date)s.") % {
                "procedure": dossier.version.definition.title,
                "date": timezone.localtime(dossier.deadline_at).strftime("%d/%m/%Y %H:%M")},
@@ -364,6 +365,7 @@ def _escalate(dossier: Dossier) -> bool:
     if not recipients or not _claim(dossier, AutomationNotice.Kind.ESCALATION):
         return False
     notify(organisation=dossier.organisation, recipients=recipients, kind=KIND_OVERDUE,
+           about=dossier,
            title=_("Dossier en retard : n° %(number)s") % {"number": dossier.number},
            body=_("%(procedure)s — échéance du %(date)s dépassée, à l'état « %(state)s »%("
                   "who)s.") % {
@@ -425,7 +427,7 @@ def _decide_by_silence(pairs: list[tuple[Dossier, Mapping]], request=None) -> li
     pairs = [(dossier, rule) for dossier, rule in pairs
              if (dossier.pk, dossier.state, dossier.deadline_at) not in taken]
     # The claims keep "once": a worker racing this one fails on the unique row and rolls back.
-    AutomationNotice.objects.bulk_create([
+    insert_all([
         AutomationNotice(organisation_id=dossier.organisation_id, dossier=dossier,
                          kind=AutomationNotice.Kind.SILENCE, state=dossier.state,
                          deadline_at=dossier.deadline_at, offset=0)  # type: ignore[misc]
@@ -464,7 +466,7 @@ def _silence_chunk(pks: list, by_definition: dict, now, counts) -> list:
     """Decide by silence, in one transaction, those of `pks` that are still overdue in a
     state whose rule says so; the ids left for the dossier-by-dossier pass are returned
     (another state now, a decision missing from an older version's circuit…)."""
-    with transaction.atomic():
+    with transaction.atomic(), appended_at_the_end():
         dossiers = list(Dossier.objects.select_for_update(skip_locked=True)
                         .filter(pk__in=pks, submitted_at__isnull=False,
                                 decided_at__isnull=True, deadline_at__lte=now)

@@ -33,7 +33,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mairie.core.audit.services import record_event, record_events
+from mairie.core.audit.services import appended_at_the_end, record_event, record_events
+from mairie.core.bulk import insert_all
 
 from . import processing, workflow
 from .models import Dossier, Label
@@ -122,9 +123,8 @@ def create_batch(*, actor, organisation, action: str, parameters: Mapping[str, A
     batch = Batch.objects.create(organisation=organisation, created_by=actor, action=action,
                                  parameters={**parameters, "summary": summary},
                                  total=len(rows), request_token=token)
-    BatchItem.objects.bulk_create(
-        [BatchItem(batch=batch, dossier_id=pk, lock_version=lock, position=index)
-         for index, (pk, lock) in enumerate(rows)], batch_size=1000)
+    insert_all([BatchItem(batch=batch, dossier_id=pk, lock_version=lock, position=index)
+                for index, (pk, lock) in enumerate(rows)])
     record_event(organisation=organisation, action="procedures.batch_created", actor=actor,
                  obj=batch, object_label=batch.get_action_display(), request=request,
                  details={"batch": str(batch.pk), "action": action, "total": batch.total,
@@ -281,7 +281,7 @@ def process_transition_chunk(batch: Batch, *, chunk_size: int = CHUNK_SIZE) -> i
     parameters = batch.parameters or {}
     comment = parameters.get("comment") or ""
     actor = batch.created_by
-    with transaction.atomic():
+    with transaction.atomic(), appended_at_the_end():
         items = list(BatchItem.objects.select_for_update(skip_locked=True)
                      .filter(batch=batch, status=BatchItem.Status.PENDING)
                      .order_by("position")[:chunk_size])

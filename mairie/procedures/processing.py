@@ -176,7 +176,8 @@ def _tell_applicant(dossier: Dossier, *, kind: str, title: str, body: str, actor
     account; otherwise an e-mail with the tracking link, once the transaction commits."""
     if dossier.applicant_id and dossier.applicant and dossier.applicant.is_active:
         notify(organisation=dossier.organisation, recipients=[dossier.applicant], kind=kind,
-               title=title, body=body, url=applicant_url(dossier), actor=actor)
+               title=title, body=body, url=applicant_url(dossier), actor=actor,
+               about=dossier)
         return
     recipient = dossier.applicant_email
     if not recipient:
@@ -254,7 +255,8 @@ def assign(*, actor, dossier: Dossier, to=None, request: HttpRequest | None = No
     if to is not None and to.pk != actor.pk:
         notify(organisation=dossier.organisation, recipients=[to], kind=KIND_ASSIGNED,
                title=_("Le dossier %(number)s vous est attribué") % {"number": dossier.number},
-               url=reverse("procedures:agent-dossier", args=[dossier.pk]), actor=actor)
+               url=reverse("procedures:agent-dossier", args=[dossier.pk]), actor=actor,
+               about=dossier)
     return dossier
 
 
@@ -403,7 +405,7 @@ def send_applicant_message(*, actor, dossier: Dossier, body: str,
                title=_("Message du demandeur sur le dossier %(number)s")
                % {"number": dossier.number}, body=body[:300],
                url=reverse("procedures:agent-dossier-tab", args=[dossier.pk, "messagerie"]),
-               actor=actor)
+               actor=actor, about=dossier)
     return message
 
 
@@ -452,7 +454,7 @@ def request_opinion(*, actor, dossier: Dossier, service, question: str,
     experts = User.objects.filter(organisation=dossier.organisation, is_active=True,
                                   memberships__service=service).distinct()
     notify(organisation=dossier.organisation, recipients=list(experts),
-           kind=KIND_OPINION_REQUESTED, actor=actor, body=question[:300],
+           kind=KIND_OPINION_REQUESTED, actor=actor, body=question[:300], about=dossier,
            title=_("Votre avis est demandé sur le dossier %(number)s")
            % {"number": dossier.number},
            url=reverse("procedures:agent-dossier-tab", args=[dossier.pk, "notes-et-avis"]))
@@ -489,7 +491,7 @@ def answer_opinion(*, actor, opinion: OpinionRequest, answer: str,
     on_event("opinion_answered", dossier=dossier, request=request)
     if current.requested_by and current.requested_by.is_active:
         notify(organisation=dossier.organisation, recipients=[current.requested_by],
-               kind=KIND_OPINION_GIVEN, actor=actor,
+               kind=KIND_OPINION_GIVEN, actor=actor, about=dossier,
                title=_("Avis rendu sur le dossier %(number)s") % {"number": dossier.number},
                url=reverse("procedures:agent-dossier-tab", args=[dossier.pk, "notes-et-avis"]))
     return current
@@ -745,7 +747,7 @@ def answer_correction(*, actor, correction: CorrectionRequest, form, lock_versio
                   else processors_of(current))
     if recipients:
         notify(organisation=current.organisation, recipients=recipients,
-               kind=KIND_CORRECTION_ANSWERED, actor=actor,
+               kind=KIND_CORRECTION_ANSWERED, actor=actor, about=current,
                title=_("Le demandeur a corrigé le dossier %(number)s")
                % {"number": current.number},
                url=reverse("procedures:agent-dossier", args=[current.pk]))

@@ -10,7 +10,9 @@ number, the procedure, counts):
 - once `months` have passed since the decision, the dossier is deleted with everything
   attached to it (mode "delete"), or anonymised (mode "anonymise"): answers, applicant, e-mail,
   message and note texts and every file go; the number, the state, the dates and the timeline's
-  kinds stay, so statistics remain true.
+  kinds stay, so statistics remain true. In both modes the notifications about the dossier
+  (which quote its number and motivation) go too, and so does the applicant's account id in
+  the webhook delivery log (the whole log of the dossier when it is deleted).
 
 Every dossier is handled in its own transaction (the row locked, the condition re-checked), so
 the job may stop at any point and run again: it never does anything twice, and a dossier that
@@ -35,6 +37,7 @@ from django.utils.translation import gettext as _
 from mairie.core.audit.services import record_event
 from mairie.core.files.models import StoredFile
 from mairie.core.files.services import delete_stored_file
+from mairie.core.notifications.models import Notification, subject_of
 
 from . import schema as schema_helpers
 from .models import (
@@ -50,6 +53,7 @@ from .models import (
     ProcedureDefinition,
     new_tracking_code,
 )
+from .models_api import WebhookDelivery
 from .models_retention import RetentionPolicy
 
 logger = logging.getLogger(__name__)
@@ -351,9 +355,12 @@ def _delete_dossier(policy: RetentionPolicy, pk, now: datetime.datetime,
     if dossier is None:
         return
     file_ids = _file_ids_of(dossier)
+    notifications = _forget_notifications(dossier)
+    # The delivery log of its webhooks goes with the timeline it came from.
+    WebhookDelivery.objects.filter(dossier_event__dossier=dossier).delete()
     _audit(dossier, "procedures.dossier_deleted", policy, mode=policy.mode,
            months=policy.months, decided_at=dossier.decided_at.isoformat(),
-           files=len(file_ids))
+           files=len(file_ids), notifications=notifications)
     number = dossier.number
     # Cascades to the timeline, links to files, messages, notes, opinions, corrections,
     # validations, documents and labels; the stored files go right after.
@@ -380,6 +387,7 @@ def _anonymise_dossier(policy: RetentionPolicy, pk, now: datetime.datetime,
     CorrectionRequest.objects.filter(dossier=dossier).update(message="")
     DossierValidation.objects.filter(dossier=dossier).update(comment="")
     if applicant_id is not None:
+        _forget_actor_in_webhooks(dossier, applicant_id)
         DossierEvent.objects.filter(dossier=dossier, actor_id=applicant_id).update(actor=None)
         CorrectionRequest.objects.filter(dossier=dossier, answered_by_id=applicant_id) \
             .update(answered_by=None)
@@ -399,10 +407,32 @@ def _anonymise_dossier(policy: RetentionPolicy, pk, now: datetime.datetime,
                                 "applicant_email", "processing_data", "search_text",
                                 "tracking_code", "lock_version", "updated_at"])
     deleted = _delete_unreferenced(file_ids)
+    notifications = _forget_notifications(dossier)
     _timeline(dossier, ANONYMISED, public=False, months=policy.months)
     _audit(dossier, "procedures.dossier_anonymised", policy, mode=policy.mode,
-           months=policy.months, decided_at=dossier.decided_at.isoformat(), files=deleted)
+           months=policy.months, decided_at=dossier.decided_at.isoformat(), files=deleted,
+           notifications=notifications)
     outcome.expired.append(dossier.number)
+
+
+def _forget_notifications(dossier: Dossier) -> int:
+    """The notifications about the dossier (their titles and motivations quote it), the
+    applicant's and the agents'; returns how many went."""
+    deleted, _by_model = Notification.objects.filter(
+        organisation_id=dossier.organisation_id, subject=subject_of(dossier)).delete()
+    return deleted
+
+
+def _forget_actor_in_webhooks(dossier: Dossier, applicant_id) -> None:
+    """Webhook payloads carry no personal data but the id of the account that acted: the
+    applicant's is blanked in the delivery log, as on the timeline."""
+    deliveries = list(WebhookDelivery.objects.filter(dossier_event__dossier=dossier,
+                                                     dossier_event__actor_id=applicant_id))
+    for delivery in deliveries:
+        event = (delivery.payload or {}).get("timeline_event")
+        if isinstance(event, dict):
+            event["actor"] = None
+    WebhookDelivery.objects.bulk_update(deliveries, ["payload"])
 
 
 def summary(outcomes: list[ProcedureOutcome]) -> dict[str, int]:

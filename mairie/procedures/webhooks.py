@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mairie.core.audit.services import record_event
+from mairie.core.bulk import insert_all
 
 from .models import DossierEvent, ProcedureDefinition, WebhookDelivery, WebhookEndpoint
 from .rules import may_design
@@ -325,7 +326,7 @@ def enqueue_for_events(events: list[DossierEvent]) -> list[WebhookDelivery]:
             organisation_id=dossier.organisation_id, endpoint=endpoint, event=event.kind,
             dossier_event=event, payload=payload, next_attempt_at=now) for endpoint in endpoints]
     if deliveries:
-        WebhookDelivery.objects.bulk_create(deliveries, batch_size=500)
+        insert_all(deliveries)
         _queue([delivery.pk for delivery in deliveries])
     return deliveries
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -26,12 +27,13 @@ from django.core.mail import send_mail
 from django.db import models, transaction
 from django.db.models import F, Func, Value
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from mairie.core.audit.services import record_events
+from mairie.core.bulk import insert_all
 from mairie.core.notifications.kinds import register_kind
 
 from . import documents as documents_module
@@ -608,19 +610,25 @@ def enter_states(entries: list[tuple[Dossier, str]], *, actor, reason: str,
                        "actor": actor if _authenticated(actor) else None, "obj": dossier,
                        "object_label": dossier.number,
                        "details": {"from": previous, "to": state, "reason": reason, **extra}})
-    for state_fields, pks in groups.items():
-        Dossier.objects.filter(pk__in=pks).update(**dict(state_fields), updated_at=now,
-                                                  lock_version=F("lock_version") + 1)
-    if processing is not None:
-        by_value: dict[str, list] = {}
-        for dossier, _target in entries:
-            keys = processing(dossier)
+    # One update per new state and motivation: the state's fields and the keys merged into
+    # `processing_data` together.
+    merged: dict = {}
+    for dossier, _target in entries:
+        keys = processing(dossier) if processing is not None else {}
+        if keys:
             dossier.processing_data = {**(dossier.processing_data or {}), **keys}
-            by_value.setdefault(json.dumps(keys, sort_keys=True), []).append(dossier.pk)
-        for value, pks in by_value.items():
-            Dossier.objects.filter(pk__in=pks).update(
-                processing_data=_JSONMerge(F("processing_data"), Value(value)))
-    DossierEvent.objects.bulk_create(events, batch_size=500)
+        merged[dossier.pk] = json.dumps(keys, sort_keys=True) if keys else ""
+    for state_fields, pks in groups.items():
+        by_value: dict[str, list] = {}
+        for pk in pks:
+            by_value.setdefault(merged[pk], []).append(pk)
+        for value, value_pks in by_value.items():
+            extra = {"processing_data": _JSONMerge(F("processing_data"), Value(value))
+                     } if value else {}
+            Dossier.objects.filter(pk__in=value_pks).update(
+                **dict(state_fields), **extra, updated_at=now,
+                lock_version=F("lock_version") + 1)
+    insert_all(events)
     webhooks.enqueue_for_events(events)
     by_organisation: dict = {}
     for (dossier, _target), entry in zip(entries, audits, strict=True):
@@ -763,9 +771,9 @@ def write_moves(moves: list[Move], *, actor, request: HttpRequest | None = None,
     typed = [move.dossier for move in moves if system is None and move.typed]
     if typed:  # the values typed with the transition, merged into each dossier's own
         Dossier.objects.bulk_update(typed, ["processing_data"], batch_size=500)
-    DossierValidation.objects.bulk_create(validations, batch_size=500)
-    DossierEvent.objects.bulk_create(events, batch_size=500)
-    webhooks.enqueue_for_events(events)  # bulk_create sends no post_save
+    insert_all(validations)
+    insert_all(events)
+    webhooks.enqueue_for_events(events)  # no post_save for rows inserted together
 
     for move in moves:
         move.actions = []
@@ -881,12 +889,28 @@ def _applicant_link(dossier: Dossier, request: HttpRequest | None) -> str:
     """Where the applicant reads the dossier: their account's page, or the tracking link."""
     if dossier.applicant_id:
         try:
-            path = reverse("procedures:dossier", args=[dossier.pk])
+            path = _dossier_path(dossier.pk)
         except NoReverseMatch:
             path = reverse("procedures:my-dossiers")
     else:
         path = reverse("procedures:tracking", args=[dossier.tracking_code])
     return request.build_absolute_uri(path) if request is not None else path
+
+
+_SAMPLE_PK = uuid.UUID(int=0)
+
+
+def _dossier_path(pk) -> str:
+    """`reverse("procedures:dossier", args=[pk])`, reversed once per language (thousands of
+    applicants are told at once by the hourly pass): the sample id replaced by `pk`."""
+    key = (get_language(), get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    path = _DOSSIER_PATHS.get(key)
+    if path is None:
+        path = _DOSSIER_PATHS[key] = reverse("procedures:dossier", args=[_SAMPLE_PK])
+    return path.replace(str(_SAMPLE_PK), str(pk))
+
+
+_DOSSIER_PATHS: dict = {}
 
 
 def role_holders(dossier: Dossier, role: str):
@@ -927,7 +951,7 @@ def _notify(*, actor, dossier: Dossier, spec: Mapping, transition: Mapping, form
     recipients = [user for user in recipients if not _authenticated(actor) or user != actor]
     if recipients:
         notify(organisation=dossier.organisation, recipients=recipients,
-               kind=AGENT_NOTIFICATION_KIND,
+               kind=AGENT_NOTIFICATION_KIND, about=dossier,
                title=_("Dossier n° %(number)s : %(state)s") % {
                    "number": dossier.number, "state": workflow.state_label(dossier.state)},
                body=dossier.version.definition.title,
@@ -950,7 +974,7 @@ def tell_applicants(dossiers, *, actor=None, request: HttpRequest | None = None)
         if dossier.applicant is not None and dossier.applicant.is_active:
             items.setdefault(dossier.organisation, []).append({
                 "recipient": dossier.applicant, "kind": NOTIFICATION_KIND, "title": title,
-                "body": motivation, "url": _applicant_link(dossier, None)})
+                "body": motivation, "url": _applicant_link(dossier, None), "about": dossier})
         elif dossier.applicant_email:
             body = "\n\n".join(part for part in [
                 _("Bonjour,"),

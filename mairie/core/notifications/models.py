@@ -30,6 +30,9 @@ class Notification(OrganisationScopedModel):
     url = models.CharField(_("lien"), max_length=500, blank=True)
     read_at = models.DateTimeField(_("lue le"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("envoyée par courriel le"), null=True, blank=True)
+    # What the notification is about ("procedures.dossier:<uuid>", `subject_of`): how the
+    # retention of that object, or a person's erasure, finds the notifications that quote it.
+    subject = models.CharField(_("objet concerné"), max_length=120, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("notification")
@@ -73,3 +76,8 @@ class NotificationDigest(OrganisationScopedModel):
 
     def __str__(self) -> str:
         return f"{self.recipient} — {self.sent_at:%Y-%m-%d}"
+
+
+def subject_of(obj) -> str:
+    """The `Notification.subject` of notifications about `obj` ("app.model:pk")."""
+    return f"{obj._meta.label_lower}:{obj.pk}" if obj is not None else ""

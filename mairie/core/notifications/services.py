@@ -27,11 +27,18 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from mairie.core.audit.services import record_event
+from mairie.core.bulk import insert_all
 from mairie.core.tenancy.models import Organisation
 
 from . import emails
 from .kinds import codes_with_default, get_kind
-from .models import Frequency, Notification, NotificationDigest, NotificationPreference
+from .models import (
+    Frequency,
+    Notification,
+    NotificationDigest,
+    NotificationPreference,
+    subject_of,
+)
 from .queries import frequencies_for, notifications_for, preference_kinds_for
 from .rules import is_recipient
 
@@ -66,19 +73,21 @@ def notify(
     body: str = "",
     url: str = "",
     actor=None,
+    about=None,
 ) -> list[Notification]:
     """Store a notification of `kind` for each recipient, then push and e-mail after commit.
 
     Recipients must belong to `organisation` (a notification never crosses collectivités);
-    inactive accounts and duplicates are skipped. Returns the stored notifications.
+    inactive accounts and duplicates are skipped. `about` is the object the notification is
+    about (a dossier…), kept as its `subject`. Returns the stored notifications.
     """
     get_kind(kind)  # refuses an unregistered kind, recipients or not
     unique: dict[Any, Any] = {}
     for user in recipients:
         unique.setdefault(user.pk, user)
     return notify_many(organisation=organisation, actor=actor, items=[
-        {"recipient": user, "kind": kind, "title": title, "body": body, "url": url}
-        for user in unique.values()])
+        {"recipient": user, "kind": kind, "title": title, "body": body, "url": url,
+         "about": about} for user in unique.values()])
 
 
 def notify_many(*, organisation, items: list[Mapping[str, Any]],
@@ -100,11 +109,12 @@ def notify_many(*, organisation, items: list[Mapping[str, Any]],
                                  kind=item["kind"],
                                  title=Truncator(item["title"]).chars(300),
                                  body=item.get("body") or "",
-                                 url=_check_url(item.get("url") or "")))
+                                 url=_check_url(item.get("url") or ""),
+                                 subject=subject_of(item.get("about"))))
     if not rows:
         return []
     with transaction.atomic():
-        created = Notification.objects.bulk_create(rows, batch_size=1000)
+        created = list(insert_all(rows))
         chosen = dict(((user_id, kind), frequency) for user_id, kind, frequency in
                       NotificationPreference.objects.filter(
                           user_id__in={n.recipient_id for n in created},
@@ -114,9 +124,39 @@ def notify_many(*, organisation, items: list[Mapping[str, Any]],
                     if chosen.get((n.recipient_id, n.kind),
                                   get_kind(n.kind).default_frequency) == Frequency.IMMEDIATELY
                     and n.recipient.email]
-        transaction.on_commit(lambda: _push_new(organisation, created), robust=True)
+        if len(created) > PUSH_INLINE_MAX:
+            ids = [str(n.pk) for n in created]
+            transaction.on_commit(lambda: _enqueue_pushes(ids), robust=True)
+        else:
+            transaction.on_commit(lambda: _push_new(organisation, created), robust=True)
         transaction.on_commit(lambda: _enqueue_emails(to_email), robust=True)
     return created
+
+
+# Past this many notifications at once (a pass deciding thousands of dossiers), the live
+# pushes are handed to the worker, as the e-mails are: each is a round trip to the channel
+# layer, which the decisions need not wait for.
+PUSH_INLINE_MAX = 50
+PUSHES_PER_TASK = 1000
+
+
+def _enqueue_pushes(notification_ids: list[str]) -> None:
+    from .tasks import push_notifications
+
+    for start in range(0, len(notification_ids), PUSHES_PER_TASK):
+        push_notifications.delay(notification_ids[start:start + PUSHES_PER_TASK])
+
+
+def push_stored(notification_ids: list[str]) -> int:
+    """The live push of stored notifications (`push_notifications` task), per organisation;
+    those deleted meanwhile are skipped."""
+    by_organisation: dict = {}
+    for notification in (Notification.objects.filter(pk__in=notification_ids)
+                         .select_related("organisation")):
+        by_organisation.setdefault(notification.organisation, []).append(notification)
+    for organisation, notifications in by_organisation.items():
+        _push_new(organisation, notifications)
+    return sum(len(notifications) for notifications in by_organisation.values())
 
 
 # Notifications e-mailed together are handed to the worker this many per task.

@@ -31,6 +31,13 @@ def send_notification_emails(notification_ids: list[str]) -> int:
 
 
 @shared_task(ignore_result=True)
+def push_notifications(notification_ids: list[str]) -> int:
+    """The live push of notifications stored many at once (`notify_many`): best effort, as
+    every push; the notifications themselves are already in the recipients' inboxes."""
+    return services.push_stored(notification_ids)
+
+
+@shared_task(ignore_result=True)
 def send_daily_digests() -> int:
     """Hourly (CELERY_BEAT_SCHEDULE): each user's digest of "daily" notifications, once a day."""
     return services.send_daily_digests()

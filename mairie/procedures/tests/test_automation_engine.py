@@ -5,11 +5,11 @@ submission and automatic transitions on each event — as a user of the dossier 
 from datetime import timedelta
 
 import pytest
-from pypdf import PdfReader
 from django.core import mail
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
 from mairie.core.audit.models import AuditEvent
 from mairie.core.factories import agent_factory

@@ -265,3 +265,45 @@ def test_a_dossier_decided_exactly_at_the_limit_goes(definition, resident):
     Dossier.objects.filter(pk=dossier.pk).update(
         decided_at=retention.months_before(now, 1) + datetime.timedelta(minutes=1))
     assert retention.plan(now=now)[0].expired == []
+
+
+@pytest.mark.parametrize("mode", ["anonymise", "delete"])
+def test_the_notifications_and_webhook_log_about_an_expired_dossier_go_too(
+        definition, resident, agent, mode):
+    """The applicant's notice (title with the number, body with the motivation) and the agents'
+    go with the dossier; the webhook log loses the applicant's account (all of it on delete)."""
+    from mairie.core.notifications.models import Notification
+    from mairie.core.notifications.services import notify
+    from mairie.procedures.models_api import WebhookDelivery, WebhookEndpoint
+    from mairie.procedures.webhooks import payload_for
+    from mairie.procedures.workflow import tell_applicants
+
+    set_policy(definition, months=12, mode=mode)
+    old = decided_dossier(definition, resident, number="2026-000001", days_ago=MONTHS_13)
+    recent = decided_dossier(definition, resident, number="2026-000002", days_ago=MONTHS_11)
+    tell_applicants([old, recent])
+    notify(organisation=old.organisation, recipients=[agent], kind="system.announcement",
+           title="Dossier n° 2026-000001 : Accepté", about=old)
+    assert Notification.objects.filter(body__contains="Martin Secret").count() == 2
+    endpoint = WebhookEndpoint.objects.create(organisation=old.organisation,
+                                              definition=definition,
+                                              url="https://si.valmont.example/hook")
+    submitted = DossierEvent.objects.create(organisation=old.organisation, dossier=old,
+                                            kind="submitted", actor=resident)
+    delivery = WebhookDelivery.objects.create(
+        organisation=old.organisation, endpoint=endpoint, event="submitted",
+        dossier_event=submitted, payload=payload_for(submitted))
+    assert delivery.payload["timeline_event"]["actor"] == str(resident.pk)
+
+    retention.apply_retention()
+
+    left = Notification.objects.all()
+    assert [n.title for n in left] == ["Votre dossier n° 2026-000002 : Accepté"]
+    audited = AuditEvent.objects.get(action=f"procedures.dossier_{mode}d")
+    assert audited.details["notifications"] == 2
+    if mode == "delete":
+        assert not WebhookDelivery.objects.exists()
+    else:
+        delivery.refresh_from_db()
+        assert delivery.payload["timeline_event"]["actor"] is None
+        assert delivery.payload["dossier"]["number"] == "2026-000001"

@@ -68,3 +68,36 @@ def test_deleting_a_row_is_detected(organisation):
         cur.execute("DELETE FROM audit_auditevent WHERE seq=3")
     broken = verify_chain(organisation)
     assert broken is not None and broken.seq == 3
+
+
+@pytest.mark.django_db
+def test_events_appended_at_the_end_of_a_block_keep_their_order_and_the_chain(
+        organisation, other_organisation, agent):
+    """Batch work records its audit entries as it goes, and they are chained when its block
+    ends (the chain's lock is then held only to the commit)."""
+    from mairie.core.audit.services import appended_at_the_end
+
+    record_event(organisation=organisation, action="test.before")
+    with transaction.atomic(), appended_at_the_end():
+        record_event(organisation=organisation, action="test.one", actor=agent)
+        record_event(organisation=other_organisation, action="test.elsewhere")
+        record_event(organisation=organisation, action="test.two")
+        assert AuditEvent.objects.filter(organisation=organisation).count() == 1
+    actions = list(AuditEvent.objects.filter(organisation=organisation).order_by("seq")
+                   .values_list("seq", "action"))
+    assert actions == [(1, "test.before"), (2, "test.one"), (3, "test.two")]
+    assert AuditEvent.objects.get(organisation=other_organisation).seq == 1
+    assert verify_chain(organisation) is None and verify_chain(other_organisation) is None
+
+
+@pytest.mark.django_db
+def test_a_block_that_fails_writes_none_of_its_audit_events(organisation):
+    from mairie.core.audit.services import appended_at_the_end
+
+    with pytest.raises(ValueError), transaction.atomic(), appended_at_the_end():
+        record_event(organisation=organisation, action="test.lost")
+        raise ValueError("the batch failed")
+    assert not AuditEvent.objects.filter(organisation=organisation).exists()
+    record_event(organisation=organisation, action="test.after")
+    assert AuditEvent.objects.get(organisation=organisation).seq == 1
+    assert verify_chain(organisation) is None

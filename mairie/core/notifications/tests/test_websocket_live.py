@@ -90,3 +90,22 @@ def test_pages_are_served_by_the_same_asgi_application(asgi_server, session_cook
         html = response.read().decode()
     assert "Vue par HTTP" in html
     assert '<script type="module" src="/static/notifications/live.js"' in html
+
+
+def test_notifications_stored_by_the_hundred_are_pushed_by_the_worker(
+        asgi_server, session_cookie, organisation, resident):
+    """A pass that tells hundreds of applicants at once hands the live pushes to the worker
+    (eager here): the connected one still gets hers, with the right unread count."""
+    from mairie.core.factories import UserFactory
+    from mairie.core.notifications.services import PUSH_INLINE_MAX, notify_many
+
+    others = [UserFactory(organisation=organisation) for _ in range(PUSH_INLINE_MAX)]
+    with _open(asgi_server, session_cookie(resident)) as ws:
+        notify_many(organisation=organisation, items=[
+            {"recipient": user, "kind": "system.announcement",
+             "title": f"Décision pour {user.email}"} for user in [*others, resident]])
+        message = _receive(ws)
+    assert message["title"] == f"Décision pour {resident.email}"
+    assert message["unread_count"] == 1
+    assert message["id"] == str(Notification.objects.get(recipient=resident).pk)
+    assert Notification.objects.filter(organisation=organisation).count() == len(others) + 1
