@@ -433,17 +433,21 @@ def _decide_by_silence(pairs: list[tuple[Dossier, Mapping]], request=None) -> li
                          deadline_at=dossier.deadline_at, offset=0)  # type: ignore[misc]
         for dossier, _rule in pairs])
     details = {}
+    texts: dict[tuple, str] = {}  # thousands of dossiers fall due with the same few texts
     for dossier, rule in pairs:
         workflow = dossier.version.workflow
         days = next((s.get("deadline_days") for s in workflow.states
                      if s.get("key") == dossier.state), None)
         kind = rule.get("kind", "accord")
         deadline = dossier.deadline_at.isoformat() if dossier.deadline_at else ""
+        key = (kind, days, deadline)
+        if key not in texts:
+            texts[key] = silence_text(kind, days, deadline)
         details[dossier.pk] = {**_system(str(SILENCE_KINDS.get(kind, kind))), "silence": kind,
                                "deadline": deadline, "days": days,
                                # The reason is the "motif" of the decision: the applicant's
                                # notice and the decision letter ({{ decision.motivation }}).
-                               "motivation": silence_text(kind, days, deadline)}
+                               "motivation": texts[key]}
     by_kind: dict[str, list] = {}
     for dossier, rule in pairs:
         by_kind.setdefault(rule.get("kind", "accord"), []).append((dossier, rule["decision"]))
@@ -459,7 +463,7 @@ def _decide_by_silence(pairs: list[tuple[Dossier, Mapping]], request=None) -> li
 
 
 # Overdue dossiers decided by silence are taken this many at a time (`run_deadlines`).
-SILENCE_CHUNK = 500
+SILENCE_CHUNK = 1000
 
 
 def _silence_chunk(pks: list, by_definition: dict, now, counts) -> list:
