@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "mairie.core.web",
     "mairie.api",
     "mairie.procedures",
+    "mairie.crm",
 ]
 
 MIDDLEWARE = [

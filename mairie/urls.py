@@ -20,5 +20,6 @@ urlpatterns = [
     path("recherche/", include("mairie.core.search.urls")),
     path("", include("mairie.core.accounts.urls")),
     path("", include("mairie.procedures.urls")),  # /demarches/, /mes-demarches/, /suivi/
+    path("", include("mairie.crm.urls")),  # /agent/usagers/…
     path("", include("mairie.core.web.urls")),
 ]

@@ -13,14 +13,17 @@ second writer.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from django.db import connections, models, router
 
 # Fewer rows than this: the plain `bulk_create` (a COPY is a round trip of its own).
 COPY_FROM = 50
 
+M = TypeVar("M", bound=models.Model)
 
-def insert_all(objects: Sequence[models.Model]) -> Sequence[models.Model]:
+
+def insert_all(objects: Sequence[M]) -> Sequence[M]:
     """Insert `objects` (new instances of one model); returns them, now saved."""
     if not objects:
         return objects
@@ -33,7 +36,8 @@ def insert_all(objects: Sequence[models.Model]) -> Sequence[models.Model]:
               if not getattr(field, "db_returning", False)
               and not getattr(field, "generated", False)]
     table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    columns = ", ".join(connection.ops.quote_name(field.column or field.attname)
+                        for field in fields)
     with connection.cursor() as cursor, connection.wrap_database_errors:
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for obj in objects:

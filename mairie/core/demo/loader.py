@@ -187,6 +187,10 @@ def load_demo() -> DemoResult:
         from mairie.procedures.demo import load_procedures_demo
 
         load_procedures_demo(org, resident_emails=[p.email for p in people.residents])
+        # The citizen records met at the counter (idempotent, see crm/demo.py).
+        from mairie.crm.demo import load_crm_demo
+
+        load_crm_demo(org, resident_emails=[p.email for p in people.residents])
     return DemoResult(org, accounts, created)
 
 

@@ -1,0 +1,66 @@
+"""The demo's citizen records (issue 5): residents met at the counter without an account, a
+record for two residents who file online, and the contacts the mediator logged. Idempotent:
+loading the demo again adds nothing."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from mairie.core.organisation.models import Membership, Role
+
+from . import services
+from .models import Interaction, ResidentRecord
+
+MEDIATOR_EMAIL = "mediateur@valmont.example"
+
+COUNTER_RESIDENTS: list[tuple[dict[str, Any], list[tuple[str, str, str, str, int]]]] = [
+    ({"first_name": "Josiane", "last_name": "Bréval", "phone": "06 45 67 89 10",
+      "address": "4 impasse des Vergers", "postal_code": "38790", "city": "Valmont",
+      "birth_date": datetime.date(1941, 6, 12), "preferred_channel": "phone",
+      "notes": "Malvoyante : lire les courriers avec elle."},
+     [("counter", "Demande d'acte de naissance pour sa retraite", "dossier", "", 3),
+      ("phone", "Question sur la facture d'eau", "redirected", "", 10)]),
+    ({"first_name": "Mamadou", "last_name": "Diallo", "phone": "07 61 22 33 44",
+      "email": "m.diallo@example.org", "preferred_channel": "sms"},
+     [("counter", "Inscription de sa fille à la cantine", "follow_up",
+       "Rappeler quand le quotient familial est calculé", 1)]),
+    ({"first_name": "Lucienne", "last_name": "Lefèvre", "address": "12 rue du Lavoir",
+      "postal_code": "38790", "city": "Valmont", "preferred_channel": "letter"},
+     [("letter", "Courrier au sujet de l'élagage d'un arbre", "answered", "", 20)]),
+]
+
+
+def load_crm_demo(org, *, resident_emails: list[str]) -> int:
+    """Returns how many records were created."""
+    mediator = get_user_model().objects.filter(email=MEDIATOR_EMAIL, organisation=org).first()
+    membership = Membership.objects.filter(user=mediator, role=Role.MEDIATOR).select_related(
+        "service").first() if mediator else None
+    if membership is None:
+        return 0
+    created = 0
+    for values, contacts in COUNTER_RESIDENTS:
+        if ResidentRecord.objects.filter(organisation=org, last_name=values["last_name"],
+                                         first_name=values["first_name"]).exists():
+            continue
+        record = services.create_record(actor=mediator, organisation=org,
+                                        values={"email": "", "phone": "", **values})
+        ResidentRecord.objects.filter(pk=record.pk).update(
+            created_at=timezone.now() - datetime.timedelta(days=30))
+        created += 1
+        for channel, subject, outcome, follow_up, days_ago in contacts:
+            interaction = services.log_interaction(
+                actor=mediator, record=record, service=membership.service,
+                values={"channel": channel, "subject": subject, "outcome": outcome,
+                        "follow_up": follow_up})
+            Interaction.objects.filter(pk=interaction.pk).update(
+                happened_at=timezone.now() - datetime.timedelta(days=days_ago))
+    for account in get_user_model().objects.filter(organisation=org,
+                                                   email__in=resident_emails[:2]):
+        if not ResidentRecord.objects.filter(organisation=org, account=account).exists():
+            services.record_for_account(account)
+            created += 1
+    return created

@@ -1,0 +1,154 @@
+"""Reads of the citizen records, always for one agent of one organisation (`rules.py`)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from . import rules, text
+from .models import Interaction, RecordMerge, ResidentRecord
+
+SEARCH_LIMIT = 20
+# Without a match on words or sounds, this many records sharing the name's first letter are
+# compared letter by letter (a typo such as "Mrtin").
+FUZZY_POOL = 500
+FUZZY_RATIO = 0.75
+_NUMBER = re.compile(r"^\d{4}-\d{1,6}$")
+
+
+def records_for_agent(user, organisation) -> QuerySet[ResidentRecord]:
+    """The organisation's live records (not merged into another), for its agents only."""
+    if not rules.is_agent_of(user, organisation):
+        return ResidentRecord.objects.none()
+    return ResidentRecord.objects.filter(organisation=organisation, merged_into__isnull=True)
+
+
+def record_for_agent(user, organisation, pk) -> ResidentRecord:
+    """One record (merged ones too: their page says where they went), else 404."""
+    if not rules.is_agent_of(user, organisation):
+        raise Http404
+    record = (ResidentRecord.objects.filter(organisation=organisation, pk=pk)
+              .select_related("account", "merged_into").first())
+    if record is None:
+        raise Http404
+    record.organisation = organisation
+    return record
+
+
+def search_records(user, organisation, query: str) -> list[ResidentRecord]:
+    """Records matching `query`: a dossier number ("2026-000123"), an e-mail address, a phone
+    number, or names — each word as the start of a word, or sounding alike ("Lefebvre" →
+    "Lefèvre"); failing that, names one or two letters away. Best matches first."""
+    query = (query or "").strip()
+    records = records_for_agent(user, organisation)
+    if not query:
+        return []
+    if _NUMBER.match(query):
+        return _by_dossier_number(user, organisation, records, query)
+    if "@" in query:
+        return list(records.filter(email__iexact=query)[:SEARCH_LIMIT])
+    digits = text.digits(query)
+    if len(digits) >= 6 and not text.words(re.sub(r"[\d\s+().-]", "", query)):
+        return list(records.filter(phone_digits__startswith=digits)[:SEARCH_LIMIT])
+    terms = [word for word in text.words(query) if len(word) > 1 or len(query) == 1]
+    if not terms:
+        return []
+    condition = Q()
+    for term in terms[:5]:
+        condition &= (Q(search_text__contains=f" {term}")
+                      | Q(phonetic__contains=f" {text.phonetic(term)} "))
+    found = list(records.filter(condition)[:SEARCH_LIMIT * 5])
+    if not found:
+        first = terms[0][0]
+        pool = records.filter(search_text__contains=f" {first}")[:FUZZY_POOL]
+        found = [record for record in pool if _closeness(record, terms) >= FUZZY_RATIO]
+    found.sort(key=lambda record: (-_closeness(record, terms), record.last_name,
+                                   record.first_name))
+    return found[:SEARCH_LIMIT]
+
+
+def _closeness(record: ResidentRecord, terms: list[str]) -> float:
+    names = text.words(f"{record.first_name} {record.last_name} {record.birth_name}")
+    if not names:
+        return 0.0
+    return sum(max(difflib.SequenceMatcher(None, term, name).ratio() for name in names)
+               for term in terms) / len(terms)
+
+
+def _by_dossier_number(user, organisation, records, number: str) -> list[ResidentRecord]:
+    from mairie.procedures.queries import dossiers_readable_by_agent
+
+    dossier = (dossiers_readable_by_agent(user, organisation).filter(number=number)
+               .values("applicant_id", "applicant_email").first())
+    if dossier is None:
+        return []
+    condition = Q(pk__in=Interaction.objects.filter(dossier__number=number,
+                                                    organisation=organisation)
+                  .values("record_id"))
+    if dossier["applicant_id"]:
+        condition |= Q(account_id=dossier["applicant_id"])
+    if dossier["applicant_email"]:
+        condition |= Q(email__iexact=dossier["applicant_email"])
+    return list(records.filter(condition)[:SEARCH_LIMIT])
+
+
+def interactions_visible_to(user, organisation) -> QuerySet[Interaction]:
+    """The interactions logged by the agent's services (all of them for directors and
+    administrators)."""
+    if not rules.is_agent_of(user, organisation):
+        return Interaction.objects.none()
+    interactions = Interaction.objects.filter(organisation=organisation)
+    if rules.reads_every_interaction(user, organisation):
+        return interactions
+    return interactions.filter(service_id__in=rules.services_of(user, organisation))
+
+
+def dossiers_of_record(user, organisation, record: ResidentRecord):
+    """The resident's dossiers the agent may read: filed with their account, with their
+    e-mail address, or linked to one of their interactions."""
+    from mairie.procedures.queries import dossiers_readable_by_agent
+
+    condition = Q(pk__in=Interaction.objects.filter(record=record, dossier__isnull=False)
+                  .values("dossier_id"))
+    if record.account_id:
+        condition |= Q(applicant_id=record.account_id)
+    if record.email:
+        condition |= Q(applicant_email__iexact=record.email)
+    return (dossiers_readable_by_agent(user, organisation).filter(condition)
+            .filter(submitted_at__isnull=False)
+            .select_related("version__definition", "version__workflow")
+            .defer("page_inputs", "search_text"))
+
+
+@dataclass
+class TimelineItem:
+    at: datetime
+    kind: str  # "interaction" | "dossier" | "merge" | "created"
+    obj: Any
+
+
+def timeline_of(user, organisation, record: ResidentRecord, *, limit: int = 100
+                ) -> list[TimelineItem]:
+    """Everything about the resident the agent may see, newest first: interactions, dossiers,
+    merges and the record's creation (a bounded number of queries)."""
+    items = [TimelineItem(i.happened_at, "interaction", i) for i in
+             interactions_visible_to(user, organisation).filter(record=record)
+             .select_related("service", "agent", "dossier")[:limit]]
+    items += [TimelineItem(d.submitted_at, "dossier", d)
+              for d in dossiers_of_record(user, organisation, record)[:limit]]
+    items += [TimelineItem(m.created_at, "merge", m)
+              for m in RecordMerge.objects.filter(kept=record).select_related(
+                  "absorbed", "agent")[:limit]]
+    items.append(TimelineItem(record.created_at, "created", record))
+    items.sort(key=lambda item: item.at, reverse=True)
+    return items[:limit]
+
+
+def merges_of(record: ResidentRecord) -> QuerySet[RecordMerge]:
+    return RecordMerge.objects.filter(kept=record).select_related("absorbed", "agent")
