@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from mairie.core.organisation.models import Membership, Role
 
-from . import services
-from .models import Interaction, ResidentRecord
+from . import services, services_help
+from .models import HelpRequest, Interaction, ResidentRecord
 
 MEDIATOR_EMAIL = "mediateur@valmont.example"
 
@@ -31,6 +31,16 @@ COUNTER_RESIDENTS: list[tuple[dict[str, Any], list[tuple[str, str, str, str, int
     ({"first_name": "Lucienne", "last_name": "Lefèvre", "address": "12 rue du Lavoir",
       "postal_code": "38790", "city": "Valmont", "preferred_channel": "letter"},
      [("letter", "Courrier au sujet de l'élagage d'un arbre", "answered", "", 20)]),
+]
+
+
+HELP_REQUESTS = [
+    {"name": "Odette Marchal", "phone": "04 76 00 11 22", "topic": "procedure",
+     "message": "Elle doit refaire sa carte grise en ligne et n'a pas d'ordinateur.",
+     "best_time": "après 18 h", "relative_name": "Claire Marchal, sa fille"},
+    {"name": "Gérard Poulain", "phone": "06 70 80 90 10", "topic": "account",
+     "message": "Je n'arrive pas à créer mon compte, le code n'arrive pas.",
+     "best_time": "le matin"},
 ]
 
 
@@ -58,6 +68,9 @@ def load_crm_demo(org, *, resident_emails: list[str]) -> int:
                         "follow_up": follow_up})
             Interaction.objects.filter(pk=interaction.pk).update(
                 happened_at=timezone.now() - datetime.timedelta(days=days_ago))
+    if not HelpRequest.objects.filter(organisation=org).exists():
+        for values in HELP_REQUESTS:
+            services_help.request_help(organisation=org, values=dict(values))
     for account in get_user_model().objects.filter(organisation=org,
                                                    email__in=resident_emails[:2]):
         if not ResidentRecord.objects.filter(organisation=org, account=account).exists():

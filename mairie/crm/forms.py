@@ -83,3 +83,66 @@ class MergeForm(forms.Form):
         label=_("Je confirme qu'il s'agit de la même personne"),
         error_messages={"required": _("Cochez la case pour confirmer qu'il s'agit de la même "
                                       "personne.")})
+
+
+class HelpRequestForm(forms.ModelForm):
+    """The public help page (and the mediator noting a call): plain words, few fields."""
+
+    # Left empty by people; robots that fill every field are refused (hidden from everyone).
+    website = forms.CharField(required=False, label=_("Ne pas remplir"))
+
+    class Meta:
+        from .models import HelpRequest
+
+        model = HelpRequest
+        fields = ("name", "phone", "email", "relative_name", "topic", "message", "best_time")
+        labels = {"name": _("Nom et prénom de la personne à aider"),
+                  "relative_name": _("Vous demandez pour un proche ? Votre nom"),
+                  "topic": _("Pour quoi avez-vous besoin d'aide ?"),
+                  "message": _("Dites-nous en quelques mots ce qui bloque"),
+                  "best_time": _("Quand peut-on vous rappeler ?")}
+        help_texts = {"phone": _("Nous vous rappelons à ce numéro. Par exemple 06 12 34 56 78."),
+                      "email": _("Si vous préférez une réponse par courriel."),
+                      "best_time": _("Par exemple : le matin, après 17 h, le mercredi.")}
+        widgets = {"topic": forms.RadioSelect, "message": forms.Textarea(attrs={"rows": 4}),
+                   "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+                   "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+                   "name": forms.TextInput(attrs={"autocomplete": "name"})}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("website"):
+            raise forms.ValidationError(_("Votre demande n'a pas pu être enregistrée. "
+                                          "Appelez la mairie."))
+        if not data.get("phone") and not data.get("email"):
+            self.add_error("phone", _("Laissez un numéro de téléphone ou une adresse de "
+                                      "courriel pour que l'on puisse vous répondre."))
+        return data
+
+    def values(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class CloseHelpForm(forms.Form):
+    from .models import HelpRequest as _HelpRequest
+
+    outcome = forms.ChoiceField(label=_("Qu'avez-vous fait ?"),
+                                choices=_HelpRequest.Outcome.choices, widget=forms.RadioSelect)
+    notes = forms.CharField(label=_("Compte rendu"), required=False,
+                            widget=forms.Textarea(attrs={"rows": 3}))
+    record = forms.ChoiceField(label=_("Fiche de la personne"), widget=forms.RadioSelect)
+    lock_version = forms.CharField(widget=forms.HiddenInput)
+
+    NEW = "new"
+
+    def __init__(self, *args, records, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.records = {str(r.pk): r for r in records}
+        self.fields["record"].choices = [
+            *[(pk, f"{r.full_name}" + (f" — {r.summary_line}" if r.summary_line else ""))
+              for pk, r in self.records.items()],
+            (self.NEW, _("Créer une nouvelle fiche avec ces coordonnées"))]
+        self.fields["record"].initial = next(iter(self.records), self.NEW)
+
+    def chosen_record(self):
+        return self.records.get(self.cleaned_data["record"])

@@ -101,6 +101,7 @@ class Interaction(OrganisationScopedModel):
         DOSSIER = "dossier", _("Démarche déposée pour l'usager")
         APPOINTMENT = "appointment", _("Rendez-vous proposé")
         FOLLOW_UP = "follow_up", _("À suivre")
+        UNREACHABLE = "unreachable", _("Injoignable")
 
     record = models.ForeignKey(ResidentRecord, on_delete=models.CASCADE,
                                related_name="interactions")
@@ -143,3 +144,62 @@ class RecordMerge(OrganisationScopedModel):
     class Meta:
         verbose_name = _("fusion de fiches")
         ordering = ["-created_at"]
+
+
+class HelpRequest(OrganisationScopedModel):
+    """A request for help with an online procedure (the Solidarité numérique help line),
+    left on the public page — by the person, or a relative for them — or noted by a mediator
+    who took the call. Mediators call back, help, or book an appointment; the outcome goes on
+    the person's record."""
+
+    class Topic(models.TextChoices):
+        PROCEDURE = "procedure", _("Faire une démarche en ligne")
+        ACCOUNT = "account", _("Créer mon compte ou me connecter")
+        DOCUMENT = "document", _("Envoyer un document, une photo, un scan")
+        DEVICE = "device", _("Utiliser un ordinateur, une tablette ou un téléphone")
+        OTHER = "other", _("Autre chose")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("À rappeler")
+        TAKEN = "taken", _("En cours")
+        DONE = "done", _("Terminée")
+
+    class Outcome(models.TextChoices):
+        HELPED = "helped", _("Aidé au téléphone")
+        COUNTER = "counter", _("Reçu à l'accueil")
+        APPOINTMENT = "appointment", _("Rendez-vous fixé")
+        FILED = "filed", _("Démarche faite pour la personne")
+        UNREACHABLE = "unreachable", _("Injoignable après plusieurs appels")
+
+    reference = models.CharField(_("référence"), max_length=12, unique=True)
+    channel = models.CharField(_("reçue par"), max_length=10, choices=Channel.choices,
+                               default=Channel.WEB)
+    name = models.CharField(_("nom de la personne à aider"), max_length=200)
+    phone = models.CharField(_("téléphone"), max_length=30, blank=True)
+    email = models.EmailField(_("courriel"), blank=True)
+    relative_name = models.CharField(_("nom du proche qui fait la demande"), max_length=200,
+                                     blank=True)
+    topic = models.CharField(_("sujet"), max_length=12, choices=Topic.choices)
+    message = models.TextField(_("ce qui pose problème"), max_length=2000, blank=True)
+    best_time = models.CharField(_("moment pour rappeler"), max_length=100, blank=True)
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(_("état"), max_length=8, choices=Status.choices,
+                              default=Status.NEW, db_index=True)
+    taken_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+",
+                                 verbose_name=_("pris en charge par"))
+    outcome = models.CharField(_("issue"), max_length=12, choices=Outcome.choices, blank=True)
+    outcome_notes = models.TextField(_("ce qui a été fait"), blank=True)
+    record = models.ForeignKey(ResidentRecord, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="help_requests")
+    closed_at = models.DateTimeField(_("terminée le"), null=True, blank=True)
+    lock_version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("demande d'aide")
+        verbose_name_plural = _("demandes d'aide")
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.reference

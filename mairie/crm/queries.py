@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from . import rules, text
-from .models import Interaction, RecordMerge, ResidentRecord
+from .models import HelpRequest, Interaction, RecordMerge, ResidentRecord
 
 SEARCH_LIMIT = 20
 # Without a match on words or sounds, this many records sharing the name's first letter are
@@ -142,6 +142,9 @@ def timeline_of(user, organisation, record: ResidentRecord, *, limit: int = 100
              .select_related("service", "agent", "dossier")[:limit]]
     items += [TimelineItem(d.submitted_at, "dossier", d)
               for d in dossiers_of_record(user, organisation, record)[:limit]]
+    items += [TimelineItem(h.created_at, "help", h)
+              for h in HelpRequest.objects.filter(record=record).select_related("taken_by")
+              [:limit]]
     items += [TimelineItem(m.created_at, "merge", m)
               for m in RecordMerge.objects.filter(kept=record).select_related(
                   "absorbed", "agent")[:limit]]
@@ -152,3 +155,18 @@ def timeline_of(user, organisation, record: ResidentRecord, *, limit: int = 100
 
 def merges_of(record: ResidentRecord) -> QuerySet[RecordMerge]:
     return RecordMerge.objects.filter(kept=record).select_related("absorbed", "agent")
+
+
+def help_requests_for(user, organisation) -> QuerySet[HelpRequest]:
+    """The organisation's help requests, for those who answer them (`rules`)."""
+    if not rules.handles_help_requests(user, organisation):
+        return HelpRequest.objects.none()
+    return (HelpRequest.objects.filter(organisation=organisation)
+            .select_related("taken_by", "record"))
+
+
+def help_request_for(user, organisation, pk) -> HelpRequest:
+    found = help_requests_for(user, organisation).filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_help
 
 app_name = "crm"
 
@@ -11,4 +11,9 @@ urlpatterns = [
     path("agent/usagers/<uuid:pk>/contact/", views.log_interaction, name="log-interaction"),
     path("agent/usagers/<uuid:pk>/modifier/", views.edit, name="edit"),
     path("agent/usagers/<uuid:pk>/fusionner/", views.merge, name="merge"),
+    path("aide/", views_help.help_page, name="help"),
+    path("aide/demande-envoyee/", views_help.help_sent, name="help-sent"),
+    path("agent/aide/", views_help.help_queue, name="help-queue"),
+    path("agent/aide/appel/", views_help.help_by_phone, name="help-by-phone"),
+    path("agent/aide/<uuid:pk>/", views_help.help_request, name="help-request"),
 ]

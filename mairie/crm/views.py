@@ -75,6 +75,7 @@ def _record_page(request, record, interaction_form, status=200):
         "timeline": queries.timeline_of(request.user, request.organisation, record),
         "may_merge": rules.may_merge(request.user, request.organisation),
         "has_services": bool(rules.services_of(request.user, request.organisation)),
+        "can_help": rules.handles_help_requests(request.user, request.organisation),
     }, status=status)
 
 

@@ -225,7 +225,7 @@ def test_the_record_page_costs_the_same_queries_for_one_or_many_contacts(
     for n in range(8):
         services.log_interaction(actor=agent, record=lefevre, service=service, values={
             "channel": "phone", "subject": f"Appel {n}", "outcome": "answered"})
-    assert cost() == one and one <= 18
+    assert cost() == one and one <= 19
 
 
 # --- Merging a duplicate ----------------------------------------------------------------------
@@ -319,3 +319,6 @@ def test_the_demo_has_residents_met_at_the_counter_and_loads_once(organisation):
     load_demo()
     assert ResidentRecord.objects.exclude(organisation=organisation).count() == 5
     assert Interaction.objects.count() == 4
+    from mairie.crm.models import HelpRequest
+
+    assert HelpRequest.objects.filter(status="new").count() == 2
