@@ -109,6 +109,12 @@ class HelpRequestForm(forms.ModelForm):
                    "email": forms.EmailInput(attrs={"autocomplete": "email"}),
                    "name": forms.TextInput(attrs={"autocomplete": "name"})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .models import HelpRequest
+
+        self.fields["topic"].choices = HelpRequest.Topic.choices  # no "---------" radio
+
     def clean(self):
         data = super().clean()
         if data.get("website"):

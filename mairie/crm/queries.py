@@ -110,8 +110,8 @@ def interactions_visible_to(user, organisation) -> QuerySet[Interaction]:
 
 
 def dossiers_of_record(user, organisation, record: ResidentRecord):
-    """The resident's dossiers the agent may read: filed with their account, with their
-    e-mail address, or linked to one of their interactions."""
+    """The resident's dossiers the agent may read (or filed for them): filed with their
+    account, with their e-mail address, or linked to one of their interactions."""
     from mairie.procedures.queries import dossiers_readable_by_agent
 
     condition = Q(pk__in=Interaction.objects.filter(record=record, dossier__isnull=False)
@@ -120,7 +120,13 @@ def dossiers_of_record(user, organisation, record: ResidentRecord):
         condition |= Q(applicant_id=record.account_id)
     if record.email:
         condition |= Q(applicant_email__iexact=record.email)
-    return (dossiers_readable_by_agent(user, organisation).filter(condition)
+    from mairie.procedures.models import Dossier
+
+    # Those the agent filed for the person too, even in a procedure they do not process.
+    readable = dossiers_readable_by_agent(user, organisation).values("pk")
+    filed = Dossier.objects.filter(organisation=organisation, filed_by=user).values("pk")
+    return (Dossier.objects.filter(organisation=organisation)
+            .filter(Q(pk__in=readable) | Q(pk__in=filed)).filter(condition)
             .filter(submitted_at__isnull=False)
             .select_related("version__definition", "version__workflow")
             .defer("page_inputs", "search_text"))

@@ -196,3 +196,24 @@ def merge_records(*, actor, kept: ResidentRecord, absorbed: ResidentRecord,
                  details={"absorbed": str(absorbed.pk), "interactions": moved,
                           "fields": taken, "account": bool(account)})
     return merge
+
+
+@transaction.atomic
+def open_dossier_for(*, actor, record: ResidentRecord, definition, service,
+                     request: HttpRequest | None = None):
+    """Open `definition` for the resident at the counter: a draft the agent fills and submits
+    (`procedures.services.start_dossier_for`), belonging to the resident's account when the
+    record has one; the contact is logged on the record with the dossier."""
+    from mairie.procedures import services as procedures
+
+    if record.merged_into_id:
+        raise ValidationError(_("Cette fiche a été fusionnée dans une autre : ouvrez la "
+                                "démarche depuis celle-ci."))
+    dossier = procedures.start_dossier_for(actor=actor, definition=definition,
+                                           applicant=record.account,
+                                           applicant_email=record.email, request=request)
+    log_interaction(actor=actor, record=record, service=service, request=request, values={
+        "channel": "counter", "outcome": Interaction.Outcome.DOSSIER, "dossier": dossier,
+        "subject": (_("Démarche « %(title)s » déposée pour la personne")
+                    % {"title": definition.title})[:200]})
+    return dossier

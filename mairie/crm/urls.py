@@ -10,6 +10,7 @@ urlpatterns = [
     path("agent/usagers/<uuid:pk>/", views.record, name="record"),
     path("agent/usagers/<uuid:pk>/contact/", views.log_interaction, name="log-interaction"),
     path("agent/usagers/<uuid:pk>/modifier/", views.edit, name="edit"),
+    path("agent/usagers/<uuid:pk>/demarche/", views.file_for, name="file-for"),
     path("agent/usagers/<uuid:pk>/fusionner/", views.merge, name="merge"),
     path("aide/", views_help.help_page, name="help"),
     path("aide/demande-envoyee/", views_help.help_sent, name="help-sent"),

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mairie.core.organisation.models import Service
 from mairie.core.web.views import agent_required
+from mairie.procedures.queries import procedures_to_file_for_someone
 
 from . import queries, rules, services
 from .forms import InteractionForm, MergeForm, RecordForm, SearchForm
@@ -76,6 +77,7 @@ def _record_page(request, record, interaction_form, status=200):
         "may_merge": rules.may_merge(request.user, request.organisation),
         "has_services": bool(rules.services_of(request.user, request.organisation)),
         "can_help": rules.handles_help_requests(request.user, request.organisation),
+        "procedures": procedures_to_file_for_someone(request.user, request.organisation),
     }, status=status)
 
 
@@ -106,6 +108,33 @@ def log_interaction(request, pk):
             messages.success(request, _("Le contact est noté sur la fiche."))
             return redirect("crm:record", pk=current.pk)
     return _record_page(request, current, form)
+
+
+@agent_required
+@require_POST
+def file_for(request, pk):
+    """Open a procedure for the resident: the agent then fills its pages with them."""
+    from mairie.procedures.services import SubmissionRefused
+
+    current = queries.record_for_agent(request.user, request.organisation, pk)
+    chosen = next((d for d in procedures_to_file_for_someone(request.user, request.organisation)
+                   if str(d.pk) == request.POST.get("procedure")), None)
+    service = _services_of(request).first()
+    if chosen is None or service is None:
+        messages.error(request, _("Choisissez une démarche que vous pouvez déposer pour "
+                                  "un usager."))
+        return redirect("crm:record", pk=current.pk)
+    try:
+        dossier = services.open_dossier_for(actor=request.user, record=current,
+                                            definition=chosen, service=service,
+                                            request=request)
+    except (ValidationError, SubmissionRefused) as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("crm:record", pk=current.pk)
+    messages.success(request, _("Remplissez la démarche avec %(name)s, puis envoyez-la : elle "
+                                "sera déposée à son nom.") % {"name": current.full_name})
+    return redirect("procedures:page", pk=dossier.pk, page_key=dossier.current_page) \
+        if dossier.current_page else redirect("procedures:review", pk=dossier.pk)
 
 
 @agent_required

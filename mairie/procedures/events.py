@@ -16,7 +16,11 @@ Describer = Callable[[DossierEvent], str]
 
 # --- Filing --------------------------------------------------------------------------------
 DESCRIBERS: dict[str, Describer] = {
-    "started": lambda event: _("Dossier commencé"),
+    "started": lambda event: (
+        _("Dossier ouvert pour le demandeur par %(agent)s (accueil ou téléphone)")
+        % {"agent": (event.details or {}).get("filed_by", "")}
+        if (event.details or {}).get("on_behalf") and (event.details or {}).get("filed_by")
+        else _("Dossier commencé")),
     "submitted": lambda event: _("Dossier déposé"),
 }
 

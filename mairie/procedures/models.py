@@ -242,6 +242,11 @@ class Dossier(OrganisationScopedModel):
                                   on_delete=models.SET_NULL, related_name="dossiers",
                                   verbose_name=_("demandeur"))
     applicant_email = models.EmailField(_("courriel du demandeur"), blank=True)
+    # The agent who filed it for the applicant, at the counter or on the phone (crm, issue
+    # 5): they fill and submit the draft, and follow the dossier as the applicant does.
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+",
+                                 verbose_name=_("déposé pour le demandeur par"))
     data = models.JSONField(_("réponses"), default=dict, blank=True)
     # What was typed on each page, as posted ({page: {input name: [values]}}): re-shown as
     # typed, errors included, when the applicant comes back, and re-validated on submission.

@@ -50,6 +50,22 @@ def catalogue_for(user, organisation, search: str = "") -> QuerySet[ProcedureDef
     return qs
 
 
+def procedures_to_file_for_someone(user, organisation) -> list[ProcedureDefinition]:
+    """The open procedures for residents that `user` may file for one at the counter or on
+    the phone (`services.may_file_for_someone`), ordered by title."""
+    from .services import may_file_for_someone
+
+    now = timezone.now()
+    candidates = (ProcedureDefinition.objects
+                  .filter(organisation=organisation, current_version__isnull=False)
+                  .exclude(audience=Audience.AGENTS)
+                  .filter(Q(opens_at__isnull=True) | Q(opens_at__lte=now))
+                  .filter(Q(closes_at__isnull=True) | Q(closes_at__gt=now))
+                  .select_related("current_version__workflow", "organisation")
+                  .order_by("title"))
+    return [definition for definition in candidates if may_file_for_someone(user, definition)]
+
+
 def procedure_for(user, organisation, slug: str) -> ProcedureDefinition:
     """A published procedure's page (even closed: its page says so); 404 when it is
     unpublished, of another organisation, or for agents only and `user` is not one."""
@@ -78,10 +94,11 @@ def dossiers_of_applicant(user, organisation) -> QuerySet[Dossier]:
 def dossier_for_applicant(user, organisation, pk, *, session_drafts: Iterable[str] = ()
                           ) -> Dossier:
     """One dossier its applicant may see: their own when signed in, or an anonymous draft
-    started in this browser (its id is in the session). Anything else is a 404."""
+    started in this browser (its id is in the session), or one the signed-in agent filed for
+    its applicant (`filed_by`). Anything else is a 404."""
     condition = Q(pk__in=[])
     if getattr(user, "is_authenticated", False) and user.organisation_id == organisation.pk:
-        condition |= Q(applicant=user)
+        condition |= Q(applicant=user) | Q(filed_by=user)
     drafts = [str(d) for d in session_drafts]
     if drafts:
         condition |= Q(pk__in=drafts, applicant__isnull=True)
@@ -432,7 +449,7 @@ def dossier_for_agent(user, organisation, pk) -> Dossier:
     from .models import CorrectionRequest, DossierDocument, DossierValidation
 
     try:
-        dossier = (_agent_dossiers(organisation)
+        dossier = (_agent_dossiers(organisation).select_related("filed_by")
                    # What the dossier page reads only when there is some (one query less each).
                    .annotate(
                        has_validations=Exists(DossierValidation.objects.filter(

@@ -71,8 +71,10 @@ def abilities(user, dossier: Dossier, *, anonymous_owner: bool = False) -> dict[
     opinion asked of their service, nothing else."""
     from .queries import workflow_roles_of
 
-    owner = anonymous_owner or is_applicant(user, dossier)
     draft = dossier.submitted_at is None
+    # The agent who files for the applicant at the counter acts as the applicant does.
+    filer = bool(dossier.filed_by_id) and dossier.filed_by_id == getattr(user, "pk", None)
+    owner = anonymous_owner or is_applicant(user, dossier) or filer
     roles = workflow_roles_of(user, dossier) - {"applicant"} if not draft else set()
     process = bool(roles)
     expert = not draft and not process and consulted_for_opinion(user, dossier)

@@ -190,6 +190,55 @@ def start_dossier(*, actor_or_none, definition: ProcedureDefinition,
     return dossier
 
 
+def may_file_for_someone(user, definition: ProcedureDefinition) -> bool:
+    """Who may open a dossier for a resident at the counter or on the phone: the agents who
+    process the procedure (`services_api.may_file_on_behalf`) and the mediators."""
+    from mairie.core.organisation.models import Role
+    from mairie.core.organisation.queries import roles_of
+
+    from .services_api import may_file_on_behalf
+
+    if not getattr(user, "is_authenticated", False) or (
+            user.organisation_id != definition.organisation_id):
+        return False
+    return Role.MEDIATOR in roles_of(user, definition.organisation) or may_file_on_behalf(
+        user, definition)
+
+
+@transaction.atomic
+def start_dossier_for(*, actor, definition: ProcedureDefinition, applicant=None,
+                      applicant_email: str = "", request: HttpRequest | None = None
+                      ) -> Dossier:
+    """Open a draft of `definition` for a resident, filled and submitted by the agent `actor`
+    (`Dossier.filed_by`): the dossier belongs to the resident's account when they have one,
+    else it is followed through its tracking link (e-mailed to `applicant_email` if given)."""
+    if not may_file_for_someone(actor, definition):
+        raise PermissionDenied
+    if applicant is not None and applicant.organisation_id != definition.organisation_id:
+        raise PermissionDenied
+    if definition.audience == Audience.AGENTS:
+        raise SubmissionRefused(_("Cette démarche est interne aux agents : elle ne se dépose "
+                                  "pas pour un usager."))
+    refusal = filing_refusal(definition, actor)
+    if refusal:
+        raise SubmissionRefused(refusal)
+    version = definition.current_version
+    assert version is not None
+    pages = schema_helpers.visible_pages(version.schema, {})
+    dossier = Dossier.objects.create(
+        organisation=definition.organisation, version=version, applicant=applicant,
+        applicant_email=applicant.email if applicant else applicant_email, filed_by=actor,
+        data=_prefilled(version, applicant), current_page=pages[0]["key"] if pages else "",
+        state=version.workflow.first_state_of_kind(Workflow.Kind.DRAFT))
+    _timeline(dossier, "started", actor, on_behalf=True,
+              filed_by=actor.get_full_name() or actor.email)
+    record_event(organisation=definition.organisation,
+                 action="procedures.dossier_started_on_behalf", actor=actor, obj=dossier,
+                 object_label=definition.title, request=request,
+                 details={"version": version.number, "applicant_account": bool(applicant)})
+    return dossier
+
+
 def _store_uploads(*, actor, dossier: Dossier, uploads: dict[str, UploadedFile],
                    request: HttpRequest | None) -> tuple[dict, dict[str, list[str]]]:
     """Check and store each upload of the page (flat input name → file) on its own, before
@@ -367,7 +416,9 @@ def submit_dossier(*, actor, dossier: Dossier, request: HttpRequest | None = Non
     from .automation import on_submitted  # issue 4: routing, automatic transitions (0400)
 
     on_submitted(dossier=current, request=request)
-    recipient = current.applicant_email or (actor.email if actor else "")
+    # Filed by an agent for the applicant: the confirmation goes to the applicant only.
+    recipient = current.applicant_email or (
+        actor.email if actor and not current.filed_by_id else "")
     if recipient:
         transaction.on_commit(lambda: _send_confirmation(current, recipient, request))
     return current

@@ -101,14 +101,15 @@ def check_answers(definition: ProcedureDefinition, answers: Mapping[str, Any], *
             continue
         post = QueryDict(mutable=True)
         for field in schema_helpers.fields_of(page):
-            key = field.get("key")
-            if isinstance(key, str):
-                _inputs(field, key, answers.get(key), post, errors)
+            field_key = field.get("key")
+            if isinstance(field_key, str):
+                _inputs(field, field_key, answers.get(field_key), post, errors)
         form = schema_helpers.build_page_form(schema, page["key"], answers=data, data=post,
                                               files={}, user=user)
         if not form.is_valid():
             for name, messages in form.errors.items():
-                errors.setdefault(name if name != "__all__" else "", []).extend(messages)
+                errors.setdefault(name if name != "__all__" else "", []).extend(
+                    str(message) for message in messages)
         data.update(form.answers)
         page_inputs[page["key"]] = {name: post.getlist(name) for name in post}
     if errors:

@@ -131,7 +131,7 @@ def fill_page(request, pk, page_key):
         action = request.POST.get("action", "next")
         form = schema_helpers.build_page_form(schema, page_key, answers=dossier.data,
                                               data=request.POST, files=request.FILES,
-                                              user=request.user)
+                                              user=_answering_for(request, dossier))
         valid = form.is_valid()
         try:
             dossier = services.save_page(
@@ -160,11 +160,11 @@ def fill_page(request, pk, page_key):
                 return redirect(_page_url(dossier, following or ""))
     else:
         if page_key in dossier.page_inputs:
-            form = services.page_form(dossier, page_key, user=request.user)
+            form = services.page_form(dossier, page_key, user=_answering_for(request, dossier))
             form.is_valid()  # show again what was wrong when the page was left
         else:
             form = schema_helpers.build_page_form(schema, page_key, answers=dossier.data,
-                                                  user=request.user)
+                                                  user=_answering_for(request, dossier))
     keys = [p["key"] for p in pages]
     return render(request, "procedures/fill_page.html", {
         "dossier": dossier, "definition": dossier.version.definition, "page": page,
@@ -188,6 +188,14 @@ def resume_draft(request, code):
     return redirect(_page_url(dossier, dossier.current_page))
 
 
+def _answering_for(request, dossier: Dossier):
+    """Whose account fills the fields that take their value from it: the applicant's when an
+    agent files for them (`filed_by`), never the agent's."""
+    if dossier.filed_by_id and dossier.filed_by_id == getattr(request.user, "pk", None):
+        return dossier.applicant
+    return request.user
+
+
 def _fields_of(page: dict):
     for field in page.get("fields", []):
         yield field
@@ -204,7 +212,7 @@ def _int(value) -> int:
 def _review_context(request, dossier: Dossier, can) -> dict:
     schema = dossier.version.schema
     pages = schema_helpers.visible_pages(schema, dossier.data)
-    errors = services.page_errors(dossier, user=request.user)
+    errors = services.page_errors(dossier, user=_answering_for(request, dossier))
     sections = [{"page": page,
                  "answers": schema_helpers.answers_summary({"pages": [page]}, dossier.data),
                  "has_errors": page["key"] in errors} for page in pages]

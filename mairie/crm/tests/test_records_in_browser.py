@@ -1,18 +1,22 @@
 """In Chromium, at the counter: a mediator looks for a resident who has no account (nobody
 found, even misspelt), creates her record (a first try without any contact is refused and
-keeps what was typed), logs the visit, finds her again by phone; every page passes axe-core."""
+keeps what was typed), logs the visit, files « Demande d'acte d'état civil » with her, in her
+name, and finds her again by phone; every page passes axe-core."""
 
 import pytest
 
 from mairie.core.factories import agent_factory
 from mairie.core.organisation.models import Role
 from mairie.crm.models import Interaction, ResidentRecord
+from mairie.procedures.models import Dossier
+from mairie.procedures.tests.automation_helpers import make_civil_procedure
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_mediator_creates_a_record_logs_a_visit_and_finds_it_again(
-        new_page, page_watch, live_server, organisation, service):
+        new_page, page_watch, live_server, organisation, service, administrator):
+    make_civil_procedure(organisation, service, actor=administrator)
     mediator = agent_factory(service=service, role=Role.MEDIATOR,
                              email="mediation@valmont.example")
     page = new_page(user=mediator)
@@ -46,6 +50,24 @@ def test_a_mediator_creates_a_record_logs_a_visit_and_finds_it_again(
     assert "Aide pour la demande d'acte de naissance" in page.inner_text(".timeline")
     page_watch.check(page)
 
+    # She came for a birth certificate: the mediator files it with her, in her name.
+    page.select_option("[name=procedure]", label="Demande d'acte d'état civil")
+    page.get_by_role("button", name="Ouvrir la démarche").click()
+    page.wait_for_selector("text=Remplissez la démarche avec Josiane BRÉVAL")
+    page_watch.check(page)
+    page.check("text=Acte de naissance")
+    page.fill("[name=nom]", "Bréval")
+    page.click("main form button[value=next]")
+    page.wait_for_selector("h1:has-text('Vérifier et envoyer')")
+    page_watch.check(page)
+    page.get_by_role("button", name="Envoyer", exact=True).click()
+    page.wait_for_selector("text=Dossier n°")
+    page_watch.check(page)
+    dossier = Dossier.objects.get()
+    assert dossier.number and dossier.filed_by == mediator and dossier.number in page.content()
+    page.goto(f"/agent/usagers/{ResidentRecord.objects.get().pk}/")
+    assert dossier.number in page.inner_text(".timeline")
+
     page.get_by_role("link", name="Retour à la recherche d'usagers").click()
     page.fill("[name=q]", "+33 6 45 67 89 10")
     page.get_by_role("button", name="Rechercher").click()
@@ -55,4 +77,4 @@ def test_a_mediator_creates_a_record_logs_a_visit_and_finds_it_again(
     assert page_watch.problems == []
     record = ResidentRecord.objects.get()
     assert record.account is None and record.phone_digits == "645678910"
-    assert Interaction.objects.get().agent == mediator
+    assert Interaction.objects.filter(agent=mediator).count() == 2
