@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "mairie.core.notifications",
     "mairie.core.files",
     "mairie.core.search",
+    "mairie.core.privacy",
     "mairie.core.web",
     "mairie.api",
     "mairie.procedures",
@@ -221,6 +222,11 @@ CELERY_BEAT_SCHEDULE = {
     "procedures-retention": {
         "task": "mairie.procedures.tasks_retention.apply_retention",
         "schedule": 24 * 60 * 60,
+    },
+    # Issue 5, mandates: tell the mediators a week before their mandates end (once each).
+    "crm-mandates-expiring": {
+        "task": "mairie.crm.tasks.remind_expiring_mandates",
+        "schedule": 6 * 60 * 60,
     },
 }
 

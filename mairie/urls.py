@@ -21,5 +21,6 @@ urlpatterns = [
     path("", include("mairie.core.accounts.urls")),
     path("", include("mairie.procedures.urls")),  # /demarches/, /mes-demarches/, /suivi/
     path("", include("mairie.crm.urls")),  # /agent/usagers/…
+    path("", include("mairie.core.privacy.urls")),  # /mon-compte/mes-donnees/…
     path("", include("mairie.core.web.urls")),
 ]

@@ -8,6 +8,9 @@ class CrmConfig(AppConfig):
     verbose_name = _("Relation aux usagers (GRC)")
 
     def ready(self):
-        from . import services_help
+        from . import privacy, services_help, services_mandates
 
         services_help.register()
+        services_mandates.register()
+        privacy.register_privacy()
+        services_mandates.register_paper_purpose()

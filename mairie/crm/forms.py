@@ -152,3 +152,34 @@ class CloseHelpForm(forms.Form):
 
     def chosen_record(self):
         return self.records.get(self.cleaned_data["record"])
+
+
+class MandateForm(forms.Form):
+    from .models_mandates import Domain as _Domain
+    from .models_mandates import Duration as _Duration
+    from .models_mandates import Mandate as _Mandate
+
+    domains = forms.MultipleChoiceField(
+        label=_("Pour quels domaines la personne vous confie-t-elle ses démarches ?"),
+        choices=_Domain.choices, widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choisissez au moins un domaine.")})
+    duration = forms.ChoiceField(label=_("Pour combien de temps ?"), choices=_Duration.choices,
+                                 widget=forms.RadioSelect, initial=_Duration.MONTH)
+    consent_method = forms.ChoiceField(
+        label=_("Comment la personne donne-t-elle son accord ?"), widget=forms.RadioSelect,
+        choices=[(_Mandate.Consent.EMAIL, _("Par un code envoyé à son adresse de courriel")),
+                 (_Mandate.Consent.PAPER, _("En signant le mandat papier, que vous numérisez"))],
+        initial=_Mandate.Consent.EMAIL)
+
+
+class MandateCodeForm(forms.Form):
+    code = forms.CharField(label=_("Code reçu par la personne"), max_length=6, min_length=6,
+                           widget=forms.TextInput(attrs={"inputmode": "numeric",
+                                                         "autocomplete": "one-time-code"}))
+
+
+class MandatePaperForm(forms.Form):
+    from .services_mandates import PAPER_PURPOSE as _PAPER
+
+    scan = forms.FileField(label=_("Mandat signé, numérisé (PDF, JPEG ou PNG)"))
+    purpose = _PAPER

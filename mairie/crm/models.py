@@ -203,3 +203,6 @@ class HelpRequest(OrganisationScopedModel):
 
     def __str__(self) -> str:
         return self.reference
+
+
+from .models_mandates import *  # noqa: E402,F401,F403

@@ -17,7 +17,7 @@ from mairie.core.organisation.models import Service
 from mairie.core.web.views import agent_required
 from mairie.procedures.queries import procedures_to_file_for_someone
 
-from . import queries, rules, services
+from . import queries, rules, services, services_mandates
 from .forms import InteractionForm, MergeForm, RecordForm, SearchForm
 
 
@@ -77,6 +77,7 @@ def _record_page(request, record, interaction_form, status=200):
         "may_merge": rules.may_merge(request.user, request.organisation),
         "has_services": bool(rules.services_of(request.user, request.organisation)),
         "can_help": rules.handles_help_requests(request.user, request.organisation),
+        "can_mandate": services_mandates.may_hold_mandates(request.user, request.organisation),
         "procedures": procedures_to_file_for_someone(request.user, request.organisation),
     }, status=status)
 

@@ -51,5 +51,10 @@ class ProceduresConfig(AppConfig):
         # Retention (issue 4): the daily task module.
         from . import tasks_retention  # noqa: F401
 
+        # What the engine declares about personal data (registers and "Mes données").
+        from .privacy import register_privacy
+
+        register_privacy()
+
         # Batch work: Celery's autodiscovery only imports `tasks.py`.
         import_module(f"{self.name}.tasks_batch")

@@ -1,0 +1,104 @@
+"""What the citizen records declare about personal data (GDPR art. 30), and a person's record,
+contacts and help requests in their copy of their data ("Mes données")."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from mairie.core.privacy.registry import ProcessingActivity, register
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def _records(user, organisation) -> list[dict]:
+    from .models import ResidentRecord
+
+    rows = []
+    for record in (ResidentRecord.objects.filter(organisation=organisation, account=user,
+                                                 merged_into__isnull=True)
+                   .prefetch_related("interactions__service")):
+        rows.append({
+            "first_name": record.first_name, "last_name": record.last_name,
+            "birth_name": record.birth_name, "birth_date": _iso(record.birth_date),
+            "email": record.email, "phone": record.phone, "address": record.address,
+            "postal_code": record.postal_code, "city": record.city,
+            "preferred_channel": record.get_preferred_channel_display(),
+            "front_desk_notes": record.notes,
+            "contacts": [{"at": _iso(i.happened_at), "channel": i.get_channel_display(),
+                          "service": i.service.name, "subject": i.subject,
+                          "outcome": i.get_outcome_display(), "report": i.notes}
+                         for i in sorted(record.interactions.all(),
+                                         key=lambda i: i.happened_at)],
+        })
+    return rows
+
+
+def _help_requests(user, organisation) -> list[dict]:
+    from .models import HelpRequest
+
+    return [{"reference": h.reference, "at": _iso(h.created_at), "name": h.name,
+             "phone": h.phone, "email": h.email, "relative": h.relative_name,
+             "topic": h.get_topic_display(), "message": h.message, "status":
+             h.get_status_display(), "outcome": h.get_outcome_display() if h.outcome else None}
+            for h in HelpRequest.objects.filter(organisation=organisation, account=user)
+            .order_by("created_at")]
+
+
+def _mandates(user, organisation) -> list[dict]:
+    from .models_mandates import Mandate
+
+    return [{"mediator": m.mediator.get_full_name() or m.mediator.email,
+             "domains": m.domain_labels(), "state": m.get_state_display(),
+             "consented_at": _iso(m.consented_at), "expires_at": _iso(m.expires_at),
+             "revoked_at": _iso(m.revoked_at),
+             "journal": [{"at": _iso(u.at), "by": u.actor_label, "what": u.label}
+                         for u in m.uses.all()]}
+            for m in Mandate.objects.filter(organisation=organisation, record__account=user)
+            .select_related("mediator").prefetch_related("uses")]
+
+
+def register_privacy() -> None:
+    register(ProcessingActivity(
+        key="crm.records", module="crm", name=_("Fiches usagers et contacts (GRC)"),
+        purpose=_("Accueillir les usagers à l'accueil, au téléphone, par courriel et par "
+                  "courrier ; suivre leurs demandes ; déposer une démarche pour eux."),
+        legal_basis=_("Mission de service public (RGPD art. 6.1.e)."),
+        data_subjects=_("Usagers reçus ou contactés, avec ou sans compte en ligne."),
+        data_categories=_("Identité, coordonnées, moyen de contact préféré, remarques "
+                          "d'accueil, contacts (canal, objet, suite, compte rendu)."),
+        recipients=_("Agents de la collectivité (identité et coordonnées) ; les contacts : le "
+                     "service qui les a notés, la direction et les administrateurs."),
+        retention=_("Tant que la personne est en relation avec la collectivité, dans la limite "
+                    "de la durée de conservation des données personnelles qu'elle a fixée."),
+        security=_("Chaque consultation d'une fiche journalisée ; fusions tracées ; lecture des "
+                   "contacts réservée au service qui les a notés."),
+        export=_records))
+    register(ProcessingActivity(
+        key="crm.help_requests", module="crm", name=_("Demandes d'aide pour une démarche"),
+        purpose=_("Rappeler et aider les personnes en difficulté avec les démarches en "
+                  "ligne."),
+        legal_basis=_("Mission de service public (RGPD art. 6.1.e) ; demande de la personne."),
+        data_subjects=_("Personnes qui demandent de l'aide, et les proches qui demandent pour "
+                        "elles."),
+        data_categories=_("Nom, téléphone, courriel, sujet, message, moment pour rappeler, "
+                          "suite donnée."),
+        recipients=_("Médiateurs et administrateurs de la collectivité."),
+        retention=_("Comme les fiches usagers auxquelles elles sont rattachées."),
+        security=_("File réservée aux médiateurs ; limitation des envois par adresse."),
+        export=_help_requests))
+    register(ProcessingActivity(
+        key="crm.mandates", module="crm", name=_("Mandats d'aide aux démarches"),
+        purpose=_("Permettre à un aidant de faire des démarches à la place d'une personne, "
+                  "avec son accord, dans les domaines et pour la durée qu'elle choisit."),
+        legal_basis=_("Consentement de la personne (RGPD art. 6.1.a), recueilli par code ou "
+                      "mandat signé."),
+        data_subjects=_("Personnes qui donnent un mandat ; aidants."),
+        data_categories=_("Domaines, durée, mode et date du consentement, mandat signé et son "
+                          "empreinte, journal de chaque utilisation."),
+        recipients=_("L'aidant, la personne, les administrateurs."),
+        retention=_("Comme la fiche usager ; le journal n'est jamais modifié."),
+        security=_("Inutilisable sans consentement ; journal scellé par empreintes "
+                   "SHA-256 ; révocable à tout moment par la personne."),
+        export=_mandates))

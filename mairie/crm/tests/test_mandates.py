@@ -1,0 +1,187 @@
+"""Mandates (Aidants Connect): unusable until the resident agrees (a code e-mailed to them,
+or a signed paper mandate scanned at the counter), journaled at every use in a sealed journal
+the resident reads and can revoke from their account; expired or revoked, it no longer lets
+the mediator act."""
+
+import datetime
+import re
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from mairie.core.audit.models import AuditEvent
+from mairie.core.factories import UserFactory, agent_factory
+from mairie.core.notifications.models import Notification
+from mairie.core.organisation.models import Role
+from mairie.crm import services, services_mandates
+from mairie.crm.models import Mandate, MandateUse
+
+pytestmark = pytest.mark.django_db
+
+PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]"
+       b"/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MAIRIE_CLAMD_URL = ""
+
+
+@pytest.fixture
+def mediator(service):
+    return agent_factory(service=service, role=Role.MEDIATOR, email="aidant@valmont.example",
+                         first_name="Édouard", last_name="Masson")
+
+
+@pytest.fixture
+def account(organisation):
+    return UserFactory(organisation=organisation, email="josiane@example.org",
+                       first_name="Josiane", last_name="Bréval")
+
+
+@pytest.fixture
+def record(account):
+    return services.record_for_account(account)
+
+
+def code_sent():
+    return re.search(r"code : (\d{6})", mail.outbox[-1].body).group(1)
+
+
+def new_mandate(mediator, record, capture, **values):
+    with capture(execute=True):
+        return services_mandates.create_mandate(actor=mediator, record=record, **{
+            "domains": ["papers", "family"], "duration": "month", "consent_method": "email",
+            **values})
+
+
+def test_an_email_consented_mandate_becomes_usable_and_every_use_is_journaled(
+        client, mediator, record, django_capture_on_commit_callbacks):
+    mandate = new_mandate(mediator, record, django_capture_on_commit_callbacks)
+    assert mandate.state == "pending" and mail.outbox[-1].to == ["josiane@example.org"]
+    assert "Papiers et citoyenneté" in mail.outbox[-1].body
+    with pytest.raises(PermissionDenied):
+        services_mandates.use_mandate(actor=mediator, record=record, domain="papers",
+                                      label="Demande d'acte")
+    client.force_login(mediator)
+    url = reverse("crm:mandate", args=[mandate.pk])
+    wrong = client.post(url, {"action": "code", "code": "000000" if code_sent() != "000000"
+                              else "111111"})
+    assert "Ce code n&#x27;est pas le bon" in wrong.content.decode() or \
+        "Ce code n'est pas le bon" in wrong.content.decode()
+    assert client.post(url, {"action": "code", "code": code_sent()}).status_code == 302
+    mandate.refresh_from_db()
+    assert mandate.state == "active"
+    assert mandate.expires_at - mandate.consented_at == datetime.timedelta(days=30)
+    services_mandates.use_mandate(actor=mediator, record=record, domain="papers",
+                                  label="Demande d'acte de naissance déposée")
+    with pytest.raises(PermissionDenied):  # not in its domains
+        services_mandates.use_mandate(actor=mediator, record=record, domain="money",
+                                      label="Impôts")
+    assert [u.action for u in mandate.uses.all()] == ["consented", "used"]
+    assert services_mandates.verify_journal(mandate) is None
+    assert AuditEvent.objects.filter(action="crm.mandate_used", actor=mediator).count() == 1
+    # The journal is sealed: changing a line is detected.
+    MandateUse.objects.filter(mandate=mandate, seq=1).update(label="Autre chose")
+    assert services_mandates.verify_journal(mandate) == 1
+
+
+def test_the_resident_reads_the_journal_and_revokes_then_the_mediator_cannot_act(
+        client, mediator, record, account, django_capture_on_commit_callbacks):
+    mandate = new_mandate(mediator, record, django_capture_on_commit_callbacks)
+    services_mandates.confirm_code(actor=mediator, mandate=mandate, code=code_sent())
+    services_mandates.use_mandate(actor=mediator, record=record, domain="family",
+                                  label="Inscription à la cantine")
+    client.force_login(account)
+    page = client.get(reverse("crm:my-mandates")).content.decode()
+    assert "Inscription à la cantine" in page and "Édouard Masson" in page
+    other = UserFactory(organisation=record.organisation, email="autre@example.org")
+    client.force_login(other)
+    assert client.post(reverse("crm:revoke-mine", args=[mandate.pk])).status_code == 404
+    client.force_login(account)
+    assert client.post(reverse("crm:revoke-mine", args=[mandate.pk])).status_code == 302
+    mandate.refresh_from_db()
+    assert mandate.state == "revoked" and mandate.revoked_by == account
+    with pytest.raises(PermissionDenied):
+        services_mandates.use_mandate(actor=mediator, record=record, domain="family",
+                                      label="Encore")
+    assert mandate.uses.last().label == "Mandat révoqué par la personne"
+    assert AuditEvent.objects.get(action="crm.mandate_revoked").details["by_resident"] is True
+
+
+def test_an_expired_mandate_says_so_and_no_longer_works_and_renewal_starts_anew(
+        client, mediator, record, django_capture_on_commit_callbacks):
+    mandate = new_mandate(mediator, record, django_capture_on_commit_callbacks,
+                          duration="day")
+    services_mandates.confirm_code(actor=mediator, mandate=mandate, code=code_sent())
+    Mandate.objects.filter(pk=mandate.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(minutes=1))
+    mandate.refresh_from_db()
+    assert mandate.state == "expired"
+    with pytest.raises(PermissionDenied, match="pas de mandat actif"):
+        services_mandates.use_mandate(actor=mediator, record=record, domain="papers",
+                                      label="Trop tard")
+    client.force_login(mediator)
+    page = client.get(reverse("crm:mandate", args=[mandate.pk])).content.decode()
+    assert "Expiré" in page and "Renouveler" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("crm:mandate", args=[mandate.pk]), {"action": "renew"})
+    renewed = Mandate.objects.exclude(pk=mandate.pk).get()
+    assert response["Location"] == reverse("crm:mandate", args=[renewed.pk])
+    assert renewed.state == "pending" and renewed.renewed_from == mandate
+    assert renewed.domains == mandate.domains
+
+
+def test_a_signed_paper_mandate_is_scanned_and_its_hash_kept(client, mediator, record):
+    client.force_login(mediator)
+    response = client.post(reverse("crm:mandates", args=[record.pk]), {
+        "domains": ["housing"], "duration": "half_year", "consent_method": "paper"})
+    mandate = Mandate.objects.get()
+    assert response["Location"] == reverse("crm:mandate", args=[mandate.pk])
+    pdf = client.get(reverse("crm:mandate-pdf", args=[mandate.pk]))
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    url = reverse("crm:mandate", args=[mandate.pk])
+    bad = client.post(url, {"action": "paper", "scan": SimpleUploadedFile(
+        "mandat.pdf", b"not really a pdf", content_type="application/pdf")})
+    assert bad.status_code == 200 and Mandate.objects.get().state == "pending"
+    client.post(url, {"action": "paper", "scan": SimpleUploadedFile(
+        "mandat.pdf", PDF, content_type="application/pdf")})
+    mandate.refresh_from_db()
+    import hashlib
+
+    assert mandate.state == "active" and mandate.paper_sha256 == hashlib.sha256(PDF).hexdigest()
+    assert mandate.expires_at - mandate.consented_at == datetime.timedelta(days=182)
+
+
+def test_only_mediators_create_mandates_and_bad_choices_are_refused(
+        client, agent, mediator, record):
+    client.force_login(agent)
+    assert client.get(reverse("crm:mandates", args=[record.pk])).status_code == 403
+    client.force_login(mediator)
+    response = client.post(reverse("crm:mandates", args=[record.pk]), {
+        "duration": "month", "consent_method": "email"})
+    assert "Choisissez au moins un domaine" in response.content.decode()
+    services.update_record(actor=mediator, record=record, values={"email": ""},
+                           lock_version=record.lock_version)
+    record.refresh_from_db()
+    with pytest.raises(ValidationError, match="pas d'adresse de courriel"):
+        services_mandates.create_mandate(actor=mediator, record=record, domains=["papers"],
+                                         duration="month", consent_method="email")
+    assert not Mandate.objects.exists()
+
+
+def test_the_mediator_is_reminded_once_a_week_before_the_end(
+        mediator, record, django_capture_on_commit_callbacks):
+    mandate = new_mandate(mediator, record, django_capture_on_commit_callbacks)
+    services_mandates.confirm_code(actor=mediator, mandate=mandate, code=code_sent())
+    Mandate.objects.filter(pk=mandate.pk).update(
+        expires_at=timezone.now() + datetime.timedelta(days=3))
+    assert services_mandates.remind_expiring() == 1
+    assert services_mandates.remind_expiring() == 0
+    notice = Notification.objects.get(recipient=mediator, kind="crm.mandate_expiring")
+    assert "Josiane BRÉVAL" in notice.title
