@@ -9,11 +9,12 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mairie.core.organisation.models import Membership, Role
 
-from . import services, services_help
-from .models import HelpRequest, Interaction, ResidentRecord
+from . import services, services_help, services_mandates
+from .models import HelpRequest, Interaction, Mandate, ResidentRecord
 
 MEDIATOR_EMAIL = "mediateur@valmont.example"
 
@@ -76,4 +77,20 @@ def load_crm_demo(org, *, resident_emails: list[str]) -> int:
         if not ResidentRecord.objects.filter(organisation=org, account=account).exists():
             services.record_for_account(account)
             created += 1
+    _demo_mandate(org, mediator, resident_emails[:1])
     return created
+
+
+def _demo_mandate(org, mediator, emails: list[str]) -> None:
+    """The first demo resident gave the mediator a mandate for papers and family, consented
+    with the code e-mailed to them (recorded directly: the demo sends no e-mail)."""
+    record = ResidentRecord.objects.filter(organisation=org, account__email__in=emails).first()
+    if record is None or Mandate.objects.filter(record=record).exists():
+        return
+    mandate = Mandate.objects.create(organisation=org, record=record, mediator=mediator,
+                                     domains=["papers", "family"], duration="half_year",
+                                     consent_method=Mandate.Consent.EMAIL)
+    services_mandates.activate(mandate, timezone.now())
+    mandate.save()
+    services_mandates.journal(mandate=mandate, actor=mediator, action="consented",
+                              label=str(_("Consentement donné par code reçu par courriel")))

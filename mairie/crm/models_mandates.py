@@ -12,22 +12,13 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mairie.core.mandate_domains import MandateDomain
 from mairie.core.models import OrganisationScopedModel
 
 GENESIS = "0" * 64
 
 
-class Domain(models.TextChoices):
-    PAPERS = "papers", _("Papiers et citoyenneté")
-    FAMILY = "family", _("Famille et scolarité")
-    SOCIAL = "social", _("Social et santé")
-    WORK = "work", _("Travail")
-    HOUSING = "housing", _("Logement")
-    TRANSPORT = "transport", _("Transports et mobilité")
-    MONEY = "money", _("Argent, impôts et consommation")
-    JUSTICE = "justice", _("Justice")
-    FOREIGNERS = "foreigners", _("Étrangers")
-    LEISURE = "leisure", _("Loisirs, sports et culture")
+Domain = MandateDomain
 
 
 class Duration(models.TextChoices):
@@ -37,7 +28,7 @@ class Duration(models.TextChoices):
     YEAR = "year", _("1 an")
 
 
-DURATION_DAYS = {Duration.DAY: 1, Duration.MONTH: 30, Duration.HALF_YEAR: 182,
+DURATION_DAYS: dict[str, int] = {Duration.DAY: 1, Duration.MONTH: 30, Duration.HALF_YEAR: 182,
                  Duration.YEAR: 365}
 
 

@@ -125,11 +125,27 @@ def dossiers_of_record(user, organisation, record: ResidentRecord):
     # Those the agent filed for the person too, even in a procedure they do not process.
     readable = dossiers_readable_by_agent(user, organisation).values("pk")
     filed = Dossier.objects.filter(organisation=organisation, filed_by=user).values("pk")
+    allowed = Q(pk__in=readable) | Q(pk__in=filed)
+    domains = _mandated_domains(user, record)
+    if domains and record.account_id:  # followed under the person's mandate
+        allowed |= Q(applicant_id=record.account_id,
+                     version__definition__mandate_domain__in=domains)
     return (Dossier.objects.filter(organisation=organisation)
-            .filter(Q(pk__in=readable) | Q(pk__in=filed)).filter(condition)
+            .filter(allowed).filter(condition)
             .filter(submitted_at__isnull=False)
             .select_related("version__definition", "version__workflow")
             .defer("page_inputs", "search_text"))
+
+
+def _mandated_domains(user, record: ResidentRecord) -> set[str]:
+    from django.utils import timezone
+
+    from .models_mandates import Mandate
+
+    return {domain for domains in Mandate.objects.filter(
+        record=record, mediator=user, consented_at__isnull=False, revoked_at__isnull=True,
+        expires_at__gt=timezone.now()).values_list("domains", flat=True)
+        for domain in domains or []}
 
 
 @dataclass

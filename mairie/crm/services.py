@@ -205,13 +205,29 @@ def open_dossier_for(*, actor, record: ResidentRecord, definition, service,
     (`procedures.services.start_dossier_for`), belonging to the resident's account when the
     record has one; the contact is logged on the record with the dossier."""
     from mairie.procedures import services as procedures
+    from mairie.procedures.services_api import may_file_on_behalf
+
+    from . import services_mandates
 
     if record.merged_into_id:
         raise ValidationError(_("Cette fiche a été fusionnée dans une autre : ouvrez la "
                                 "démarche depuis celle-ci."))
+    domain = definition.mandate_domain
+    mandate = services_mandates.active_mandate(actor, record, domain) if domain else None
+    if record.account_id and mandate is None and not may_file_on_behalf(actor, definition):
+        # Acting in the person's online account is what a mandate is for (decision 0465).
+        raise ValidationError(_(
+            "Pour déposer cette démarche dans le compte en ligne de %(name)s, il vous faut un "
+            "mandat actif de sa part pour le domaine « %(domain)s ».") % {
+            "name": record.full_name,
+            "domain": definition.get_mandate_domain_display() or _("non précisé")})
     dossier = procedures.start_dossier_for(actor=actor, definition=definition,
                                            applicant=record.account,
                                            applicant_email=record.email, request=request)
+    if mandate is not None:
+        services_mandates.use_mandate(
+            actor=actor, record=record, domain=domain, request=request,
+            label=_("Démarche « %(title)s » ouverte en son nom") % {"title": definition.title})
     log_interaction(actor=actor, record=record, service=service, request=request, values={
         "channel": "counter", "outcome": Interaction.Outcome.DOSSIER, "dossier": dossier,
         "subject": (_("Démarche « %(title)s » déposée pour la personne")

@@ -52,8 +52,15 @@ def register_paper_purpose() -> None:
         PAPER_PURPOSE, allowed={"application/pdf", "image/jpeg", "image/png"},
         max_bytes=10 * 1024 * 1024, label=gettext_lazy("Mandat papier signé, numérisé"),
         can_upload=lambda user, organisation: may_hold_mandates(user, organisation),
-        can_read=lambda user, stored: may_hold_mandates(user, stored.organisation)
-        or Mandate.objects.filter(paper_copy=stored, record__account=user).exists())
+        can_read=_may_read_paper)
+
+
+def _may_read_paper(user, stored) -> bool:
+    """The signed mandate: the organisation's mediators, and the person who signed it."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return may_hold_mandates(user, stored.organisation) or Mandate.objects.filter(
+        paper_copy=stored, record__account_id=user.pk).exists()
 
 
 def may_hold_mandates(user, organisation) -> bool:
@@ -125,7 +132,8 @@ def send_code(*, actor, mandate: Mandate, request: HttpRequest | None = None) ->
     _audit("crm.mandate_code_sent", actor, mandate, request)
 
 
-def _activate(mandate: Mandate, now) -> None:
+def activate(mandate: Mandate, now) -> None:
+    """Consent recorded at `now`: the mandate runs for its duration from then (not saved)."""
     mandate.consented_at = now
     mandate.expires_at = now + datetime.timedelta(days=DURATION_DAYS[mandate.duration])
 
@@ -146,7 +154,7 @@ def confirm_code(*, actor, mandate: Mandate, code: str,
     if not hmac.compare_digest(current.code_hash, _hash_code(current.pk, code.strip())):
         Mandate.objects.filter(pk=current.pk).update(code_attempts=current.code_attempts + 1)
         raise ValidationError(_("Ce code n'est pas le bon. Vérifiez-le avec la personne."))
-    _activate(current, now)
+    activate(current, now)
     current.code_hash = ""
     current.save(update_fields=["consented_at", "expires_at", "code_hash", "updated_at"])
     _audit("crm.mandate_consented", actor, current, request, consent="email")
@@ -169,7 +177,7 @@ def attach_paper(*, actor, mandate: Mandate, stored_file,
         for chunk in iter(lambda: handle.read(65536), b""):
             digest.update(chunk)
     current.paper_copy, current.paper_sha256 = stored_file, digest.hexdigest()
-    _activate(current, timezone.now())
+    activate(current, timezone.now())
     current.save(update_fields=["paper_copy", "paper_sha256", "consented_at", "expires_at",
                                 "updated_at"])
     _audit("crm.mandate_consented", actor, current, request, consent="paper",

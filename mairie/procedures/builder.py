@@ -36,7 +36,7 @@ from .rules import may_design
 
 REVISION = "_revision"
 SETTINGS_FIELDS = ("title", "slug", "description", "documents_to_prepare", "service", "theme",
-                   "audience", "opens_at", "closes_at", "max_submissions")
+                   "audience", "opens_at", "closes_at", "max_submissions", "mandate_domain")
 
 
 class StaleProcedure(Exception):
@@ -142,6 +142,9 @@ def save_settings(*, actor, organisation, definition: ProcedureDefinition | None
             raise StaleProcedure(current)
         before = {name: _jsonable(getattr(current, name)) for name in SETTINGS_FIELDS}
     for name in SETTINGS_FIELDS:
+        if name == "mandate_domain":  # optional for callers that predate it
+            setattr(current, name, values.get(name) or "")
+            continue
         setattr(current, name, values.get(name))
     if ProcedureDefinition.objects.filter(organisation=organisation, slug=current.slug).exclude(
             pk=current.pk).exists():

@@ -159,14 +159,15 @@ def _workflow(org: Organisation, spec: dict) -> Workflow:
 
 def _procedure(org, *, actor, slug, title, description, documents, service, theme, audience,
                schema, workflow, created: Counter,
-               mappings: dict[str, tuple[Service, str]] | None = None) -> ProcedureDefinition:
+               mappings: dict[str, tuple[Service, str]] | None = None,
+               mandate_domain: str = "") -> ProcedureDefinition:
     """The procedure `slug`, created and published when missing. `mappings`: workflow role →
     (service, membership role or "" for every member); default: "instructor" → `service`."""
     definition, was_created = ProcedureDefinition.objects.get_or_create(
         organisation=org, slug=slug,
         defaults={"title": title, "description": description,
                   "documents_to_prepare": documents, "service": service, "theme": theme,
-                  "audience": audience})
+                  "audience": audience, "mandate_domain": mandate_domain})
     if was_created:
         created["procedures"] += 1
         for role, (mapped, membership_role) in (
@@ -225,7 +226,7 @@ def load_procedures_demo(org: Organisation, *, resident_emails: list[str]) -> Co
                    "date de l'événement."),
         service=services["accueil-etat-civil"], theme=_theme(org, "etat-civil"),
         audience=Audience.ANYONE, schema=CIVIL_STATUS_SCHEMA,
-        workflow=_workflow(org, SIMPLE_WORKFLOW), created=created)
+        workflow=_workflow(org, SIMPLE_WORKFLOW), created=created, mandate_domain="papers")
     report = _procedure(
         org, actor=actor, slug="signalement-espace-public",
         title="Signalement sur l'espace public",

@@ -12,6 +12,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from mairie.core.files.detection import type_label
+from mairie.core.mandate_domains import MandateDomain
 from mairie.core.organisation.models import Role
 
 from .builder import key_from_label
@@ -69,6 +70,11 @@ class SettingsForm(forms.Form):
     max_submissions = forms.IntegerField(label=_("Nombre maximal de dossiers"), required=False,
                                          min_value=1,
                                          help_text=_("Vide : pas de limite."))
+    mandate_domain = forms.ChoiceField(
+        label=_("Domaine pour les mandats d'aide"), required=False,
+        choices=[("", _("Aucun")), *MandateDomain.choices],
+        help_text=_("Un aidant ne dépose cette démarche dans le compte d'un usager qu'avec un "
+                    "mandat de cet usager pour ce domaine."))
     workflow = forms.ModelChoiceField(label=_("Circuit de traitement"), queryset=None,
                                       empty_label=None,
                                       help_text=_("Les étapes par lesquelles passe un dossier. "
@@ -111,7 +117,8 @@ class SettingsForm(forms.Form):
     @property
     def main_fields(self):
         names = ("title", "slug", "description", "documents_to_prepare", "service", "theme",
-                 "audience", "opens_at", "closes_at", "max_submissions", "workflow")
+                 "audience", "opens_at", "closes_at", "max_submissions", "mandate_domain",
+                 "workflow")
         return [self[name] for name in names]
 
     @property
@@ -140,7 +147,7 @@ class SettingsForm(forms.Form):
 
     def values(self) -> dict[str, Any]:
         names = ("title", "slug", "description", "documents_to_prepare", "service", "theme",
-                 "audience", "opens_at", "closes_at", "max_submissions")
+                 "audience", "opens_at", "closes_at", "max_submissions", "mandate_domain")
         return {name: self.cleaned_data.get(name) for name in names}
 
     def mappings(self) -> dict[str, tuple[Any, str]]:

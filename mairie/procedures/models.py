@@ -16,6 +16,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mairie.core.mandate_domains import MandateDomain
 from mairie.core.models import OrganisationScopedModel
 from mairie.core.organisation.models import Role
 
@@ -131,6 +132,10 @@ class ProcedureDefinition(OrganisationScopedModel):
     closes_at = models.DateTimeField(_("clôture"), null=True, blank=True)
     max_submissions = models.PositiveIntegerField(_("nombre maximal de dépôts"), null=True,
                                                   blank=True)
+    # Which mandate domain the procedure belongs to (crm, issue 5): a helper files it in a
+    # resident's account only under an active mandate for this domain.
+    mandate_domain = models.CharField(_("domaine des mandats"), max_length=12, blank=True,
+                                      choices=MandateDomain.choices)
     current_version = models.ForeignKey("ProcedureVersion", null=True, blank=True,
                                         on_delete=models.SET_NULL, related_name="+",
                                         verbose_name=_("version publiée"))

@@ -185,3 +185,36 @@ def test_the_mediator_is_reminded_once_a_week_before_the_end(
     assert services_mandates.remind_expiring() == 0
     notice = Notification.objects.get(recipient=mediator, kind="crm.mandate_expiring")
     assert "Josiane BRÉVAL" in notice.title
+
+
+def test_filing_in_the_persons_account_needs_a_mandate_for_the_procedures_domain(
+        client, organisation, service, other_service, record, account,
+        django_capture_on_commit_callbacks):
+    """A mediator outside the processing service files in a resident's account only under
+    their mandate for the procedure's domain; the use is journaled, and the mediator then
+    follows the person's dossiers of that domain from the record."""
+    from mairie.procedures.models import Dossier
+    from mairie.procedures.tests.automation_helpers import make_civil_procedure, submit
+
+    helper = agent_factory(service=other_service, role=Role.MEDIATOR,
+                           email="france-services@valmont.example")
+    civil = make_civil_procedure(organisation, service)
+    civil.mandate_domain = "papers"
+    civil.save()
+    earlier = submit(civil, account)  # filed online by the resident herself
+    client.force_login(helper)
+    refused = client.post(reverse("crm:file-for", args=[record.pk]),
+                          {"procedure": str(civil.pk)}, follow=True).content.decode()
+    assert "il vous faut un mandat actif" in refused and Dossier.objects.count() == 1
+    assert earlier.number not in client.get(reverse("crm:record", args=[record.pk])) \
+        .content.decode()
+    mandate = new_mandate(helper, record, django_capture_on_commit_callbacks,
+                          domains=["papers"])
+    services_mandates.confirm_code(actor=helper, mandate=mandate, code=code_sent())
+    client.post(reverse("crm:file-for", args=[record.pk]), {"procedure": str(civil.pk)})
+    dossier = Dossier.objects.exclude(pk=earlier.pk).get()
+    assert dossier.applicant == account and dossier.filed_by == helper
+    assert mandate.uses.last().label == "Démarche « Demande d'acte d'état civil » ouverte " \
+                                        "en son nom"
+    assert earlier.number in client.get(reverse("crm:record", args=[record.pk])) \
+        .content.decode()

@@ -225,7 +225,7 @@ def test_the_record_page_costs_the_same_queries_for_one_or_many_contacts(
     for n in range(8):
         services.log_interaction(actor=agent, record=lefevre, service=service, values={
             "channel": "phone", "subject": f"Appel {n}", "outcome": "answered"})
-    assert cost() == one and one <= 20
+    assert cost() == one and one <= 21
 
 
 # --- Merging a duplicate ----------------------------------------------------------------------
@@ -322,3 +322,7 @@ def test_the_demo_has_residents_met_at_the_counter_and_loads_once(organisation):
     from mairie.crm.models import HelpRequest
 
     assert HelpRequest.objects.filter(status="new").count() == 2
+    from mairie.crm.models import Mandate
+
+    (mandate,) = Mandate.objects.all()
+    assert mandate.state == "active" and mandate.uses.count() == 1
