@@ -5,11 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from mairie.core.privacy.registry import ProcessingActivity, register
-
-
-def _iso(value):
-    return value.isoformat() if value else None
+from mairie.core.privacy.registry import ProcessingActivity, iso, register
 
 
 def _records(user, organisation) -> list[dict]:
@@ -21,12 +17,12 @@ def _records(user, organisation) -> list[dict]:
                    .prefetch_related("interactions__service")):
         rows.append({
             "first_name": record.first_name, "last_name": record.last_name,
-            "birth_name": record.birth_name, "birth_date": _iso(record.birth_date),
+            "birth_name": record.birth_name, "birth_date": iso(record.birth_date),
             "email": record.email, "phone": record.phone, "address": record.address,
             "postal_code": record.postal_code, "city": record.city,
             "preferred_channel": record.get_preferred_channel_display(),
             "front_desk_notes": record.notes,
-            "contacts": [{"at": _iso(i.happened_at), "channel": i.get_channel_display(),
+            "contacts": [{"at": iso(i.happened_at), "channel": i.get_channel_display(),
                           "service": i.service.name, "subject": i.subject,
                           "outcome": i.get_outcome_display(), "report": i.notes}
                          for i in sorted(record.interactions.all(),
@@ -38,7 +34,7 @@ def _records(user, organisation) -> list[dict]:
 def _help_requests(user, organisation) -> list[dict]:
     from .models import HelpRequest
 
-    return [{"reference": h.reference, "at": _iso(h.created_at), "name": h.name,
+    return [{"reference": h.reference, "at": iso(h.created_at), "name": h.name,
              "phone": h.phone, "email": h.email, "relative": h.relative_name,
              "topic": h.get_topic_display(), "message": h.message, "status":
              h.get_status_display(), "outcome": h.get_outcome_display() if h.outcome else None}
@@ -51,9 +47,9 @@ def _mandates(user, organisation) -> list[dict]:
 
     return [{"mediator": m.mediator.get_full_name() or m.mediator.email,
              "domains": m.domain_labels(), "state": m.get_state_display(),
-             "consented_at": _iso(m.consented_at), "expires_at": _iso(m.expires_at),
-             "revoked_at": _iso(m.revoked_at),
-             "journal": [{"at": _iso(u.at), "by": u.actor_label, "what": u.label}
+             "consented_at": iso(m.consented_at), "expires_at": iso(m.expires_at),
+             "revoked_at": iso(m.revoked_at),
+             "journal": [{"at": iso(u.at), "by": u.actor_label, "what": u.label}
                          for u in m.uses.all()]}
             for m in Mandate.objects.filter(organisation=organisation, record__account=user)
             .select_related("mediator").prefetch_related("uses")]

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from mairie.core.privacy.registry import ProcessingActivity, register
-
-
-def _iso(value):
-    return value.isoformat() if value else None
+from mairie.core.privacy.registry import ProcessingActivity, iso, register
 
 
 def _dossiers(user, organisation) -> list[dict]:
@@ -26,11 +22,11 @@ def _dossiers(user, organisation) -> list[dict]:
             "number": dossier.number or None,
             "procedure": dossier.version.definition.title,
             "state": public_state_label(dossier.version.workflow, dossier.state),
-            "started_at": _iso(dossier.created_at), "submitted_at": _iso(dossier.submitted_at),
-            "decided_at": _iso(dossier.decided_at),
+            "started_at": iso(dossier.created_at), "submitted_at": iso(dossier.submitted_at),
+            "decided_at": iso(dossier.decided_at),
             "answers": [{"question": str(label), "answer": str(value)}
                         for label, value in answers],
-            "messages": [{"at": _iso(m.created_at),
+            "messages": [{"at": iso(m.created_at),
                           "from": "vous" if m.from_applicant else "la mairie", "text": m.body}
                          for m in sorted(dossier.messages.all(), key=lambda m: m.created_at)],
         })

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from .registry import ProcessingActivity, register
-
-
-def _iso(value):
-    return value.isoformat() if value else None
+from .registry import ProcessingActivity, iso, register
 
 
 def _account(user, organisation) -> list[dict]:
@@ -19,15 +15,15 @@ def _account(user, organisation) -> list[dict]:
              .select_related("service")]
     return [{"email": user.email, "first_name": user.first_name, "last_name": user.last_name,
              "phone": user.phone, "language": user.language,
-             "date_joined": _iso(user.date_joined), "last_login": _iso(user.last_login),
+             "date_joined": iso(user.date_joined), "last_login": iso(user.last_login),
              "roles": roles}]
 
 
 def _notifications(user, organisation) -> list[dict]:
     from mairie.core.notifications.models import Notification
 
-    return [{"at": _iso(n.created_at), "title": n.title, "body": n.body, "link": n.url,
-             "read_at": _iso(n.read_at), "emailed_at": _iso(n.emailed_at)}
+    return [{"at": iso(n.created_at), "title": n.title, "body": n.body, "link": n.url,
+             "read_at": iso(n.read_at), "emailed_at": iso(n.emailed_at)}
             for n in Notification.objects.filter(recipient=user, organisation=organisation)
             .order_by("created_at")]
 

@@ -43,5 +43,10 @@ def register(activity: ProcessingActivity) -> ProcessingActivity:
     return activity
 
 
+def iso(value) -> str | None:
+    """A date or time for an export row (ISO 8601), None when there is none."""
+    return value.isoformat() if value else None
+
+
 def activities() -> list[ProcessingActivity]:
     return sorted(_activities.values(), key=lambda a: (a.module, str(a.name)))
