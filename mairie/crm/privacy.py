@@ -55,6 +55,60 @@ def _mandates(user, organisation) -> list[dict]:
             .select_related("mediator").prefetch_related("uses")]
 
 
+def _erase_records(user, organisation) -> dict:
+    """Anonymise the person's record and what their contacts say; the contacts' dates and
+    channels stay (the service's activity)."""
+    from django.utils.translation import gettext as _
+
+    from .models import Interaction, ResidentRecord
+
+    erased = []
+    for record in ResidentRecord.objects.filter(organisation=organisation, account=user):
+        contacts = Interaction.objects.filter(record=record).update(
+            subject=str(_("(effacé)")), notes="", follow_up="")
+        for name in ("first_name", "birth_name", "email", "phone", "address", "postal_code",
+                     "city", "notes", "search_text", "phonetic", "phone_digits"):
+            setattr(record, name, "")
+        # The account link stays (the account itself is closed by its owner), so that the
+        # mandates below are still found.
+        record.last_name, record.birth_date = str(_("Anonymisé")), None
+        record.save()
+        erased.append(_("fiche anonymisée, %(n)s contacts vidés de leur contenu") % {
+            "n": contacts})
+    return {"erased": [str(e) for e in erased]}
+
+
+def _erase_help_requests(user, organisation) -> dict:
+    from django.utils.translation import gettext as _
+
+    from .models import HelpRequest
+
+    count = HelpRequest.objects.filter(organisation=organisation, account=user).update(
+        name=str(_("Anonymisé")), phone="", email="", relative_name="", message="",
+        best_time="", outcome_notes="", account=None)
+    return {"erased": [str(_("%(n)s demandes anonymisées") % {"n": count})]} if count else {}
+
+
+def _keep_mandates(user, organisation) -> dict:
+    """Mandates and their journals are the proof of consent and of what was done in the
+    person's name: kept, and revoked when still running."""
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from . import services_mandates
+    from .models_mandates import Mandate
+
+    mandates = Mandate.objects.filter(organisation=organisation, record__account=user)
+    count = mandates.count()
+    for mandate in mandates.filter(revoked_at__isnull=True):
+        Mandate.objects.filter(pk=mandate.pk).update(revoked_at=timezone.now())
+        services_mandates.journal(mandate=mandate, actor=None, action="revoked",
+                                  label=str(_("Mandat révoqué : demande d'effacement")))
+    return {"kept": [str(_("%(n)s mandats et leurs journaux (preuve du consentement et des "
+                           "actes faits au nom de la personne) ; ceux en cours sont "
+                           "révoqués") % {"n": count})]} if count else {}
+
+
 def register_privacy() -> None:
     register(ProcessingActivity(
         key="crm.records", module="crm", name=_("Fiches usagers et contacts (GRC)"),
@@ -70,7 +124,7 @@ def register_privacy() -> None:
                     "de la durée de conservation des données personnelles qu'elle a fixée."),
         security=_("Chaque consultation d'une fiche journalisée ; fusions tracées ; lecture des "
                    "contacts réservée au service qui les a notés."),
-        export=_records))
+        export=_records, erase=_erase_records))
     register(ProcessingActivity(
         key="crm.help_requests", module="crm", name=_("Demandes d'aide pour une démarche"),
         purpose=_("Rappeler et aider les personnes en difficulté avec les démarches en "
@@ -83,7 +137,7 @@ def register_privacy() -> None:
         recipients=_("Médiateurs et administrateurs de la collectivité."),
         retention=_("Comme les fiches usagers auxquelles elles sont rattachées."),
         security=_("File réservée aux médiateurs ; limitation des envois par adresse."),
-        export=_help_requests))
+        export=_help_requests, erase=_erase_help_requests))
     register(ProcessingActivity(
         key="crm.mandates", module="crm", name=_("Mandats d'aide aux démarches"),
         purpose=_("Permettre à un aidant de faire des démarches à la place d'une personne, "
@@ -97,4 +151,4 @@ def register_privacy() -> None:
         retention=_("Comme la fiche usager ; le journal n'est jamais modifié."),
         security=_("Inutilisable sans consentement ; journal scellé par empreintes "
                    "SHA-256 ; révocable à tout moment par la personne."),
-        export=_mandates))
+        export=_mandates, erase=_keep_mandates))

@@ -33,6 +33,37 @@ def _dossiers(user, organisation) -> list[dict]:
     return rows
 
 
+def _keep_dossiers(user, organisation) -> dict:
+    """Dossiers are kept under their procedure's retention rule (the law sets it), which
+    deletes or anonymises them in time; the erasure does not bypass it."""
+    from django.utils.translation import gettext as _
+
+    from .models import Dossier
+    from .models_retention import RetentionPolicy
+
+    policies = {p.definition_id: p for p in RetentionPolicy.objects.filter(
+        definition__organisation=organisation)}
+    kept = []
+    for dossier in (Dossier.objects.filter(organisation=organisation, applicant=user,
+                                           submitted_at__isnull=False)
+                    .select_related("version__definition")):
+        policy = policies.get(dossier.version.definition_id)
+        if dossier.decided_at is None:
+            rule = _("en cours d'instruction : gardé jusqu'à la décision")
+        elif policy is not None and policy.months:
+            rule = _("gardé %(n)s mois après la décision, puis %(mode)s (règle de la "
+                     "démarche)") % {"n": policy.months, "mode": policy.get_mode_display()}
+        else:
+            rule = _("gardé sans limite fixée par la démarche : à revoir avec son service")
+        kept.append(_("dossier n° %(number)s (%(procedure)s), %(rule)s") % {
+            "number": dossier.number, "procedure": dossier.version.definition.title,
+            "rule": rule})
+    drafts, _rows = Dossier.objects.filter(organisation=organisation, applicant=user,
+                                           submitted_at__isnull=True).delete()
+    erased = [_("%(n)s brouillons supprimés") % {"n": drafts}] if drafts else []
+    return {"erased": [str(e) for e in erased], "kept": [str(k) for k in kept]}
+
+
 def register_privacy() -> None:
     register(ProcessingActivity(
         key="procedures.dossiers", module="procedures", name=_("Démarches en ligne"),
@@ -49,4 +80,4 @@ def register_privacy() -> None:
                     "anonymisation ; les pièces d'identité dès la décision."),
         security=_("Accès par rôle et par service, chaque consultation d'un dossier "
                    "journalisée, pièces analysées par l'antivirus."),
-        export=_dossiers))
+        export=_dossiers, erase=_keep_dossiers))

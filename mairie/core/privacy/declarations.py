@@ -28,6 +28,23 @@ def _notifications(user, organisation) -> list[dict]:
             .order_by("created_at")]
 
 
+def _erase_notifications(user, organisation) -> dict:
+    from mairie.core.notifications.models import Notification
+
+    count, _rows = Notification.objects.filter(recipient=user, organisation=organisation).delete()
+    return {"erased": [str(_("%(n)s notifications supprimées") % {"n": count})]}
+
+
+def _keep_account(user, organisation) -> dict:
+    return {"kept": [str(_("le compte reste ouvert : la personne le ferme depuis « Mon compte » "
+                           "(ses données propres partent alors avec lui)."))]}
+
+
+def _keep_audit(user, organisation) -> dict:
+    return {"kept": [str(_("les entrées du journal d'audit restent (traçabilité, obligation de "
+                           "sécurité) ; elles ne contiennent ni réponses ni messages."))]}
+
+
 def register_core() -> None:
     register(ProcessingActivity(
         key="core.accounts", module="core", name=_("Comptes des usagers et des agents"),
@@ -43,7 +60,7 @@ def register_core() -> None:
                     "« Mon compte »."),
         security=_("Mots de passe hachés (Argon2/PBKDF2), double authentification pour les "
                    "agents, sessions sécurisées, journal d'audit."),
-        export=_account))
+        export=_account, erase=_keep_account))
     register(ProcessingActivity(
         key="core.notifications", module="core", name=_("Notifications"),
         purpose=_("Prévenir les personnes de ce qui les concerne (dossiers, rendez-vous, "
@@ -56,7 +73,7 @@ def register_core() -> None:
                     "ou avec le compte."),
         security=_("Visibles du seul destinataire ; envoi par courriel selon ses "
                    "préférences."),
-        export=_notifications))
+        export=_notifications, erase=_erase_notifications))
     register(ProcessingActivity(
         key="core.audit", module="core", name=_("Journal d'audit"),
         purpose=_("Tracer les actions et les consultations sensibles, pour la sécurité et le "
@@ -71,4 +88,4 @@ def register_core() -> None:
                     "collectivité."),
         security=_("Chaîne d'empreintes SHA-256 vérifiable (python -m mairie audit verify), "
                    "lecture réservée aux administrateurs."),
-        export=None))
+        export=None, erase=_keep_audit))

@@ -14,6 +14,8 @@ from typing import Any
 from django.utils.functional import Promise
 
 Exporter = Callable[[Any, Any], list[dict[str, Any]]]  # (user, organisation) → rows
+# (user, organisation) → {"erased": [what went], "kept": [what stays, and under which rule]}
+Eraser = Callable[[Any, Any], dict[str, list[str]]]
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class ProcessingActivity:
     security: str | Promise
     # One person's rows (plain JSON values), or None when nothing is kept per person.
     export: Exporter | None = field(default=None, compare=False)
+    # What an erasure request does here (DPO's register, `services.erase`), or None.
+    erase: Eraser | None = field(default=None, compare=False)
     module: str = ""
 
 

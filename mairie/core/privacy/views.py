@@ -3,17 +3,21 @@ activities (administrators)."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
 
 from mairie.core.organisation.queries import is_org_administrator
 from mairie.core.web.views import agent_required
 
 from . import services
+from .forms import CloseRequestForm, PrivacyRequestForm
+from .models import PrivacyRequest
 from .registry import activities
 
 
@@ -54,3 +58,61 @@ def register_of_activities(request):
     if not is_org_administrator(request.user, request.organisation):
         raise PermissionDenied
     return render(request, "privacy/register.html", {"activities": activities()})
+
+
+# --- The DPO's register of requests -----------------------------------------------------------
+
+def _handler(request):
+    if not services.may_handle_requests(request.user, request.organisation):
+        raise PermissionDenied
+
+
+@agent_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def requests(request):
+    _handler(request)
+    form = PrivacyRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        created = services.record_request(actor=request.user, organisation=request.organisation,
+                                          values=form.cleaned_data, request=request)
+        messages.success(request, _("La demande est inscrite au registre : à traiter avant le "
+                                    "%(date)s.") % {"date": created.due_on.strftime("%d/%m/%Y")})
+        return redirect("privacy:request", pk=created.pk)
+    items = PrivacyRequest.objects.filter(organisation=request.organisation).select_related(
+        "handled_by")
+    return render(request, "privacy/requests.html", {"form": form, "items": items,
+                                                     "today": timezone.localdate()})
+
+
+@agent_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def privacy_request(request, pk):
+    _handler(request)
+    current = PrivacyRequest.objects.filter(organisation=request.organisation, pk=pk).first()
+    if current is None:
+        raise Http404
+    form = CloseRequestForm(request.POST if request.POST.get("action") == "close" else None,
+                            initial={"lock_version": current.lock_version})
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "erase":
+                services.erase(actor=request.user, privacy_request=current, request=request)
+                messages.success(request, _("L'effacement est appliqué : vérifiez ce qui a été "
+                                            "effacé et conservé, puis répondez à la personne."))
+                return redirect("privacy:request", pk=current.pk)
+            if form.is_valid():
+                services.close_request(actor=request.user, privacy_request=current,
+                                       status=form.cleaned_data["status"],
+                                       answer=form.cleaned_data["answer"],
+                                       lock_version=form.cleaned_data["lock_version"],
+                                       request=request)
+                messages.success(request, _("La demande est close."))
+                return redirect("privacy:requests")
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for name, errors in exc.message_dict.items():
+                    form.add_error(name if name in form.fields else None, errors)
+            else:
+                form.add_error(None, exc.messages)
+    return render(request, "privacy/request.html", {"item": current, "form": form,
+                                                    "today": timezone.localdate()})

@@ -1,6 +1,6 @@
 """In Chromium: a resident finds « Mes données » from « Mon compte » and downloads the JSON
-copy; an administrator reads the register of processing activities. Both pages pass
-axe-core."""
+copy; an administrator reads the register of processing activities, then enters and applies
+the resident's erasure request. Every page passes axe-core."""
 
 import json
 
@@ -27,5 +27,20 @@ def test_a_resident_downloads_their_data_and_an_administrator_reads_the_register
     admin_page.goto("/agent/parametres/")
     admin_page.get_by_role("link", name="Registre des activités de traitement (RGPD)").click()
     admin_page.wait_for_selector("h2:has-text('Démarches en ligne')")
+    page_watch.check(admin_page)
+
+    # The resident writes to the DPO to be erased: the DPO enters and applies the request.
+    admin_page.goto("/agent/parametres/")
+    admin_page.get_by_role("link", name="Demandes sur les données personnelles").click()
+    page_watch.check(admin_page)
+    admin_page.get_by_label("Effacement", exact=True).check()
+    admin_page.fill("[name=requester_name]", "Habitant de Valmont")
+    admin_page.fill("[name=requester_email]", resident.email)
+    admin_page.get_by_role("button", name="Inscrire la demande").click()
+    admin_page.wait_for_selector("text=La demande est inscrite au registre")
+    page_watch.check(admin_page)
+    admin_page.get_by_role("button", name="Appliquer l'effacement").click()
+    admin_page.wait_for_selector("h2:has-text('Conservé, et pourquoi')")
+    assert "journal d'audit" in admin_page.inner_text("main")
     page_watch.check(admin_page)
     assert page_watch.problems == []
