@@ -192,3 +192,31 @@ def help_request_for(user, organisation, pk) -> HelpRequest:
     if found is None:
         raise Http404
     return found
+
+
+def mandates_for_mediator(user, organisation) -> QuerySet:
+    """The organisation's mandates, for the mediators who hold them (`services_mandates`)."""
+    from .models_mandates import Mandate
+    from .services_mandates import may_hold_mandates
+
+    if not may_hold_mandates(user, organisation):
+        return Mandate.objects.none()
+    return (Mandate.objects.filter(organisation=organisation)
+            .select_related("record", "mediator", "paper_copy"))
+
+
+def mandate_for_mediator(user, organisation, pk):
+    found = mandates_for_mediator(user, organisation).filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def mandates_of_resident(user, organisation) -> QuerySet:
+    """The mandates a signed-in resident gave (on their own records), with their journals."""
+    from .models_mandates import Mandate
+
+    if not getattr(user, "is_authenticated", False) or organisation is None:
+        return Mandate.objects.none()
+    return (Mandate.objects.filter(organisation=organisation, record__account=user)
+            .select_related("mediator").prefetch_related("uses"))

@@ -29,11 +29,7 @@ def _mediator(request):
 
 def _mandate(request, pk) -> Mandate:
     _mediator(request)
-    mandate = (Mandate.objects.filter(organisation=request.organisation, pk=pk)
-               .select_related("record", "mediator", "paper_copy").first())
-    if mandate is None:
-        raise Http404
-    return mandate
+    return queries.mandate_for_mediator(request.user, request.organisation, pk)
 
 
 @agent_required
@@ -56,7 +52,8 @@ def mandates(request, pk):
             return redirect("crm:mandate", pk=mandate.pk)
     return render(request, "crm/mandates/list.html", {
         "record": record, "form": form,
-        "mandates": Mandate.objects.filter(record=record).select_related("mediator")})
+        "mandates": queries.mandates_for_mediator(request.user, request.organisation)
+        .filter(record=record)})
 
 
 @agent_required
@@ -130,18 +127,15 @@ def mandate_pdf(request, pk):
 @require_GET
 def my_mandates(request):
     """The resident's mandates (their records'), each with its journal."""
-    items = (Mandate.objects.filter(organisation=request.organisation,
-                                    record__account=request.user,
-                                    record__organisation=request.organisation)
-             .select_related("mediator").prefetch_related("uses"))
-    return render(request, "crm/mandates/mine.html", {"mandates": items})
+    return render(request, "crm/mandates/mine.html", {
+        "mandates": queries.mandates_of_resident(request.user, request.organisation)})
 
 
 @login_required
 @require_POST
 def revoke_mine(request, pk):
-    current = (Mandate.objects.filter(organisation=request.organisation, pk=pk,
-                                      record__account=request.user).first())
+    current = queries.mandates_of_resident(request.user, request.organisation).filter(
+        pk=pk).first()
     if current is None:
         raise Http404
     services_mandates.revoke(actor=request.user, mandate=current, request=request)

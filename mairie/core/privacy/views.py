@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,9 +15,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from mairie.core.organisation.queries import is_org_administrator
 from mairie.core.web.views import agent_required
 
-from . import services
+from . import queries, services
 from .forms import CloseRequestForm, PrivacyRequestForm
-from .models import PrivacyRequest
 from .registry import activities
 
 
@@ -78,8 +77,7 @@ def requests(request):
         messages.success(request, _("La demande est inscrite au registre : à traiter avant le "
                                     "%(date)s.") % {"date": created.due_on.strftime("%d/%m/%Y")})
         return redirect("privacy:request", pk=created.pk)
-    items = PrivacyRequest.objects.filter(organisation=request.organisation).select_related(
-        "handled_by")
+    items = queries.requests_for(request.user, request.organisation)
     return render(request, "privacy/requests.html", {"form": form, "items": items,
                                                      "today": timezone.localdate()})
 
@@ -88,9 +86,7 @@ def requests(request):
 @require_http_methods(["GET", "HEAD", "POST"])
 def privacy_request(request, pk):
     _handler(request)
-    current = PrivacyRequest.objects.filter(organisation=request.organisation, pk=pk).first()
-    if current is None:
-        raise Http404
+    current = queries.request_for(request.user, request.organisation, pk)
     form = CloseRequestForm(request.POST if request.POST.get("action") == "close" else None,
                             initial={"lock_version": current.lock_version})
     if request.method == "POST":

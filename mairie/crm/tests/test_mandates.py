@@ -218,3 +218,21 @@ def test_filing_in_the_persons_account_needs_a_mandate_for_the_procedures_domain
                                         "en son nom"
     assert earlier.number in client.get(reverse("crm:record", args=[record.pk])) \
         .content.decode()
+
+
+def test_another_organisations_mediator_and_other_residents_see_no_mandate(
+        mediator, record, foreign_agent, other_organisation, organisation,
+        django_capture_on_commit_callbacks):
+    from django.http import Http404
+
+    from mairie.crm import queries
+
+    mandate = new_mandate(mediator, record, django_capture_on_commit_callbacks)
+    foreign = agent_factory(service=foreign_agent.memberships.first().service,
+                            role=Role.MEDIATOR, email="aidant@ailleurs.example")
+    assert not queries.mandates_for_mediator(foreign, other_organisation).exists()
+    with pytest.raises(Http404):
+        queries.mandate_for_mediator(foreign, organisation, mandate.pk)
+    stranger = UserFactory(organisation=organisation, email="voisin@example.org")
+    assert not queries.mandates_of_resident(stranger, organisation).exists()
+    assert list(queries.mandates_of_resident(record.account, organisation)) == [mandate]
