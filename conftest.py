@@ -11,7 +11,8 @@ from mairie.core.factories import (
 from mairie.core.organisation.models import Role
 
 # The browser-test harness (Playwright + Chromium + axe-core), for any test that uses `page`.
-pytest_plugins = ["tests.browser"]
+# Documents read with the real Tesseract, for any test marked `ocr` (tests/ocr.py).
+pytest_plugins = ["tests.browser", "tests.ocr"]
 
 
 @pytest.fixture(autouse=True)

@@ -2,11 +2,15 @@
 
 - `demo`   load (or refresh) the demo collectivité, then serve it on http://127.0.0.1:8000;
 - `serve`  the production ASGI server (uvicorn, several worker processes);
-- `worker` a Celery worker with the beat scheduler embedded.
+- `worker` a Celery worker with the beat scheduler embedded;
+- `inbound-mail` one e-mail read on standard input, for the MTA's pipe (`inbound_mail`).
 """
 
 import os
 import sys
+
+# Names the operators type (in an MTA's configuration) for Django commands.
+COMMAND_ALIASES = {"inbound-mail": "inbound_mail"}
 
 
 def _serve(argv: list[str]) -> None:
@@ -47,6 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import execute_from_command_line
 
     argv[0] = "python -m mairie"
+    if command in COMMAND_ALIASES:
+        argv[1] = COMMAND_ALIASES[command]
     execute_from_command_line(argv)
 
 

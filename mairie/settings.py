@@ -393,12 +393,25 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Virus scanning: "tcp://host:3310" or "unix:///run/clamav/clamd.ctl"; empty means no scanner.
 MAIRIE_CLAMD_URL = env.str("MAIRIE_CLAMD_URL", default="")
 MAIRIE_FILE_SCAN_TIMEOUT = env.float("MAIRIE_FILE_SCAN_TIMEOUT", default=30.0)
+# Reading the text of documents scanned at the counter (decision 0469): the Tesseract binary
+# (Debian packages tesseract-ocr and tesseract-ocr-fra), its languages, and how long one
+# document may take. Without it, scans are stored and marked « OCR indisponible ».
+MAIRIE_TESSERACT = env.str("MAIRIE_TESSERACT", default="tesseract")
+MAIRIE_OCR_LANGUAGES = env.str("MAIRIE_OCR_LANGUAGES", default="fra")
+MAIRIE_OCR_TIMEOUT = env.int("MAIRIE_OCR_TIMEOUT", default=300)
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mairie <ne-pas-repondre@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- SMS ------------------------------------------------------------------------------------
+# "console://" prints texts (demo, development); "smpp://system_id:password@host:2775" hands
+# them to an SMS centre or aggregator over SMPP 3.4 (decision 0471). ?sender=VALMONT sets the
+# alphanumeric sender shown on the phone, ?system_type=… what some aggregators ask.
+MAIRIE_SMS_URL = env.str("SMS_URL", default="console://")
+MAIRIE_SMS_SENDER = env.str("SMS_SENDER", default="MAIRIE")
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -45,6 +45,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # A synthetic camera for pages that ask for one (the counter's scan page), used only
+    # when a test's context grants the "camera" permission; others are refused as usual.
+    "--use-fake-device-for-media-stream",
 ]
 BLOCKING_IMPACTS = ("serious", "critical")
 ACTION_TIMEOUT_MS = 10_000

@@ -78,7 +78,42 @@ def load_crm_demo(org, *, resident_emails: list[str]) -> int:
             services.record_for_account(account)
             created += 1
     _demo_mandate(org, mediator, resident_emails[:1])
+    _demo_mail(org, membership.service)
     return created
+
+
+DEMO_MAILS = [
+    ("Mamadou Diallo <m.diallo@example.org>", "Quotient familial pour la cantine",
+     "Bonjour,\n\nJe vous envoie l'attestation de la CAF demandée à l'accueil.\n\n"
+     "Cordialement,\nMamadou Diallo"),
+    ("Hélène Vasseur <h.vasseur@example.net>", "Horaires d'ouverture pendant les fêtes",
+     "Bonjour,\n\nLa mairie sera-t-elle ouverte le 24 décembre au matin ? "
+     "Je dois déposer un dossier de carte d'identité.\n\nMerci,\nHélène Vasseur"),
+]
+
+
+def _demo_mail(org, service) -> None:
+    """The counter's address, with one mail from a known resident (it lands on her record)
+    and one from a stranger (it waits in « Courriels à rattacher»), delivered as the MTA
+    would."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime, make_msgid
+
+    from . import services_mail
+    from .models_mail import ServiceMailbox
+
+    address = f"accueil@{org.slug}.example"
+    if ServiceMailbox.objects.filter(address=address).exists():
+        return
+    ServiceMailbox.objects.create(organisation=org, service=service, address=address,
+                                  display_name=f"{org.name} — {service.name}")
+    for number, (sender, subject, body) in enumerate(DEMO_MAILS):
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = sender, address, subject
+        message["Date"] = format_datetime(timezone.now() - datetime.timedelta(hours=5 - number))
+        message["Message-ID"] = make_msgid(domain="example.org")
+        message.set_content(body)
+        services_mail.deliver_inbound(raw=message.as_bytes(), recipients=[address])
 
 
 def _demo_mandate(org, mediator, emails: list[str]) -> None:

@@ -168,6 +168,7 @@ class MandateForm(forms.Form):
     consent_method = forms.ChoiceField(
         label=_("Comment la personne donne-t-elle son accord ?"), widget=forms.RadioSelect,
         choices=[(_Mandate.Consent.EMAIL, _("Par un code envoyé à son adresse de courriel")),
+                 (_Mandate.Consent.SMS, _("Par un code envoyé par SMS à son téléphone mobile")),
                  (_Mandate.Consent.PAPER, _("En signant le mandat papier, que vous numérisez"))],
         initial=_Mandate.Consent.EMAIL)
 
@@ -183,3 +184,38 @@ class MandatePaperForm(forms.Form):
 
     scan = forms.FileField(label=_("Mandat signé, numérisé (PDF, JPEG ou PNG)"))
     purpose = _PAPER
+
+
+class ScanForm(forms.Form):
+    """A document scanned or photographed at the counter (`services_scans`)."""
+
+    from mairie.core.files.forms import StoredFileField as _StoredFileField
+    from mairie.core.files.forms import UploadInput as _UploadInput
+
+    from .services_scans import SCAN_PURPOSE as _SCAN
+
+    # `capture`: on a phone or a tablet, the back camera opens directly.
+    file = _StoredFileField(
+        purpose=_SCAN, label=_("Document scanné ou photographié"),
+        widget=_UploadInput(attrs={"accept": "image/*,application/pdf",
+                                   "capture": "environment"}))
+    title = forms.CharField(label=_("Ce que c'est (facultatif)"), max_length=200,
+                            required=False,
+                            help_text=_("Par exemple : acte de naissance, justificatif de "
+                                        "domicile."))
+    service = forms.ModelChoiceField(label=_("Pour le service"), queryset=None,
+                                     empty_label=None)
+    dossier = forms.ChoiceField(label=_("Joindre à un dossier (facultatif)"), required=False)
+
+    def __init__(self, *args, services, dossiers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = services
+        self.dossiers = {str(d.pk): d for d in dossiers}
+        self.fields["dossier"].choices = [("", _("Aucun : seulement sur la fiche"))] + [
+            (str(d.pk), (f"{d.version.definition.title}, n° {d.number}" if d.number else
+                         _("%(title)s (en cours de dépôt)") % {
+                             "title": d.version.definition.title}))
+            for d in dossiers]
+
+    def chosen_dossier(self):
+        return self.dossiers.get(self.cleaned_data.get("dossier") or "")

@@ -205,4 +205,6 @@ class HelpRequest(OrganisationScopedModel):
         return self.reference
 
 
+from .models_mail import *  # noqa: E402,F401,F403
 from .models_mandates import *  # noqa: E402,F401,F403
+from .models_scans import *  # noqa: E402,F401,F403

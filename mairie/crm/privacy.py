@@ -55,6 +55,42 @@ def _mandates(user, organisation) -> list[dict]:
             .select_related("mediator").prefetch_related("uses")]
 
 
+def _scans(user, organisation) -> list[dict]:
+    from .models_scans import CounterScan
+
+    return [{"at": iso(s.created_at), "document": s.label, "service": s.service.name,
+             "state": s.get_state_display(), "file": s.original.original_name,
+             "dossier": s.dossier.number if s.dossier_id and s.dossier else None,
+             "text": s.text}
+            for s in CounterScan.objects.filter(organisation=organisation, record__account=user)
+            .select_related("service", "original", "dossier").order_by("created_at")]
+
+
+def _erase_scans(user, organisation) -> dict:
+    """Scanned documents go, files and text; those attached to a dossier stay with it (the
+    dossier's pieces, kept as long as the dossier)."""
+    from django.utils.translation import gettext as _
+
+    from . import services_scans
+    from .models_scans import CounterScan
+
+    scans = CounterScan.objects.filter(organisation=organisation, record__account=user) \
+        .select_related("original", "searchable_pdf")
+    erased = 0
+    for scan in scans.filter(dossier__isnull=True):
+        services_scans.forget_scan(actor=None, scan=scan)
+        erased += 1
+    kept = scans.filter(dossier__isnull=False).count()
+    outcome: dict[str, list[str]] = {}
+    if erased:
+        outcome["erased"] = [str(_("%(n)s documents numérisés supprimés (fichiers et texte)")
+                                 % {"n": erased})]
+    if kept:
+        outcome["kept"] = [str(_("%(n)s documents numérisés joints à un dossier, conservés "
+                                 "avec lui") % {"n": kept})]
+    return outcome
+
+
 def _erase_records(user, organisation) -> dict:
     """Anonymise the person's record and what their contacts say; the contacts' dates and
     channels stay (the service's activity)."""
@@ -109,6 +145,47 @@ def _keep_mandates(user, organisation) -> dict:
                            "révoqués") % {"n": count})]} if count else {}
 
 
+def _mails(user, organisation) -> list[dict]:
+    from .models_mail import MailMessage
+
+    return [{"at": iso(m.received_at), "direction": m.get_direction_display(),
+             "service": m.service.name, "from": m.sender_address, "to": m.recipients,
+             "subject": m.subject, "text": m.body_text,
+             "attachments": [a.filename for a in m.attachments.all()]}
+            for m in MailMessage.objects.filter(organisation=organisation,
+                                                record__account=user)
+            .select_related("service").prefetch_related("attachments")
+            .order_by("received_at")]
+
+
+def _erase_mails(user, organisation) -> dict:
+    """The mails on the person's records lose their content, original and attachments; their
+    dates, direction and service stay (the service's activity)."""
+    from django.utils.translation import gettext as _
+
+    from mairie.core.files.services import delete_stored_file
+
+    from .models_mail import MailAttachment, MailMessage
+
+    mails = MailMessage.objects.filter(organisation=organisation, record__account=user)
+    count = 0
+    for message in mails.select_related("raw"):
+        files = [message.raw] if message.raw else []
+        for attachment in MailAttachment.objects.filter(message=message, file__isnull=False) \
+                .select_related("file"):
+            files.append(attachment.file)
+        MailAttachment.objects.filter(message=message).update(
+            file=None, filename=str(_("(effacé)")), refusal="")
+        MailMessage.objects.filter(pk=message.pk).update(
+            raw=None, subject=str(_("(effacé)")), body_text="", sender_name="",
+            sender_address="", recipients="", problems=[])
+        for stored in files:
+            delete_stored_file(actor=None, stored_file=stored)
+        count += 1
+    return {"erased": [str(_("%(n)s courriels vidés de leur contenu, de leur original et de "
+                             "leurs pièces jointes") % {"n": count})]} if count else {}
+
+
 def register_privacy() -> None:
     register(ProcessingActivity(
         key="crm.records", module="crm", name=_("Fiches usagers et contacts (GRC)"),
@@ -152,3 +229,36 @@ def register_privacy() -> None:
         security=_("Inutilisable sans consentement ; journal scellé par empreintes "
                    "SHA-256 ; révocable à tout moment par la personne."),
         export=_mandates, erase=_keep_mandates))
+    register(ProcessingActivity(
+        key="crm.counter_scans", module="crm", name=_("Documents numérisés à l'accueil"),
+        purpose=_("Garder une copie des pièces qu'une personne présente à l'accueil, la joindre "
+                  "à sa fiche ou à un dossier, et retrouver sa fiche par le texte du document."),
+        legal_basis=_("Mission de service public (RGPD art. 6.1.e) ; démarche de la personne."),
+        data_subjects=_("Usagers reçus à l'accueil, et les personnes citées dans leurs "
+                        "documents."),
+        data_categories=_("Image ou PDF du document, texte lu automatiquement (OCR) : selon la "
+                          "pièce, état civil, adresse, ressources…"),
+        recipients=_("Le service qui l'a numérisé, la direction et les administrateurs ; les "
+                     "agents qui traitent le dossier auquel il est joint."),
+        retention=_("Comme la fiche usager ; joint à un dossier, comme le dossier."),
+        security=_("Fichiers vérifiés par leur contenu et servis après contrôle des droits, "
+                   "chaque téléchargement journalisé ; texte lu sur le serveur (Tesseract), "
+                   "sans service tiers."),
+        export=_scans, erase=_erase_scans))
+    register(ProcessingActivity(
+        key="crm.mail", module="crm", name=_("Courriels reçus et envoyés par les services"),
+        purpose=_("Recevoir les courriels des usagers sur les adresses des services, les "
+                  "rattacher à leur fiche et leur répondre (décision 0467)."),
+        legal_basis=_("Mission de service public (RGPD art. 6.1.e) ; demande de la personne."),
+        data_subjects=_("Personnes qui écrivent aux adresses des services."),
+        data_categories=_("Adresse et nom de l'expéditeur, destinataires, objet, texte, pièces "
+                          "jointes, message d'origine complet, réponses des agents."),
+        recipients=_("Les agents du service destinataire, la direction et les "
+                     "administrateurs."),
+        retention=_("Comme les fiches usagers auxquelles ils sont rattachés ; les courriels "
+                    "jamais rattachés, au plus la durée de conservation des données "
+                    "personnelles fixée par la collectivité."),
+        security=_("Lecture réservée au service destinataire, chaque lecture journalisée ; "
+                   "pièces jointes contrôlées par leur contenu et l'antivirus ; texte HTML "
+                   "jamais affiché tel quel."),
+        export=_mails, erase=_erase_mails))

@@ -64,13 +64,44 @@ def search_records(user, organisation, query: str) -> list[ResidentRecord]:
         condition &= (Q(search_text__contains=f" {term}")
                       | Q(phonetic__contains=f" {text.phonetic(term)} "))
     found = list(records.filter(condition)[:SEARCH_LIMIT * 5])
-    if not found:
+    # Then the people one of whose scanned documents has these words (decision 0469).
+    in_documents = _records_by_documents(user, organisation, records, terms)
+    if not found and not in_documents:
         first = terms[0][0]
         pool = records.filter(search_text__contains=f" {first}")[:FUZZY_POOL]
         found = [record for record in pool if _closeness(record, terms) >= FUZZY_RATIO]
     found.sort(key=lambda record: (-_closeness(record, terms), record.last_name,
                                    record.first_name))
+    known = {record.pk for record in found}
+    found += [record for record in in_documents if record.pk not in known]
     return found[:SEARCH_LIMIT]
+
+
+def _records_by_documents(user, organisation, records, terms: list[str]
+                          ) -> list[ResidentRecord]:
+    """Records with a readable scanned document containing every term (as a word start),
+    each carrying the newest such document (`matched_scan`) and where the words are
+    (`matched_snippet`): one query."""
+    from mairie.core.search.text import snippet
+
+    from .models_scans import CounterScan
+
+    condition = Q()
+    for term in terms[:5]:
+        condition &= Q(search_text__contains=f" {term}")
+    scans = (scans_visible_to(user, organisation)
+             .filter(condition, state=CounterScan.State.DONE,
+                     record__in=records.values("pk"))
+             .select_related("record", "original").order_by("-created_at")[:SEARCH_LIMIT * 2])
+    matched: dict = {}
+    for scan in scans:
+        if scan.record_id in matched:
+            continue
+        record = scan.record
+        record.matched_scan = scan  # type: ignore[attr-defined]
+        record.matched_snippet = snippet(scan.text, terms)  # type: ignore[attr-defined]
+        matched[record.pk] = record
+    return list(matched.values())
 
 
 def _closeness(record: ResidentRecord, terms: list[str]) -> float:
@@ -98,6 +129,48 @@ def _by_dossier_number(user, organisation, records, number: str) -> list[Residen
     return list(records.filter(condition)[:SEARCH_LIMIT])
 
 
+def scans_visible_to(user, organisation, *, scope=None) -> QuerySet:
+    """The documents scanned at the counter that the agent reads: those of their services
+    (all of them for directors and administrators, as for the contacts) and those attached to
+    a dossier they may open."""
+    from mairie.procedures.queries import dossiers_readable_by_agent
+
+    from .models_scans import CounterScan
+
+    if not rules.is_agent_of(user, organisation):
+        return CounterScan.objects.none()
+    scans = CounterScan.objects.filter(organisation=organisation)
+    if rules.reads_every_interaction(user, organisation):
+        return scans
+    return scans.filter(Q(service_id__in=rules.services_of(user, organisation))
+                        | Q(dossier__in=dossiers_readable_by_agent(user, organisation,
+                                                                   scope=scope)
+                            .values("pk")))
+
+
+def scan_for_agent(user, organisation, pk):
+    found = (scans_visible_to(user, organisation).filter(pk=pk)
+             .select_related("record", "original", "searchable_pdf", "scanned_by", "service",
+                             "dossier__version__definition").first())
+    if found is None:
+        raise Http404
+    found.organisation = organisation
+    return found
+
+
+def dossiers_to_attach(user, organisation, record: ResidentRecord) -> list:
+    """The dossiers a scanned document may be attached to: the person's the agent may read,
+    and the drafts the agent is filing for them (opened from this record)."""
+    from mairie.procedures.models import Dossier
+
+    drafts = (Dossier.objects.filter(
+        organisation=organisation, filed_by=user, submitted_at__isnull=True,
+        pk__in=Interaction.objects.filter(record=record, dossier__isnull=False)
+        .values("dossier_id"))
+        .select_related("version__definition").defer("page_inputs", "search_text"))
+    return [*drafts, *dossiers_of_record(user, organisation, record)[:50]]
+
+
 def interactions_visible_to(user, organisation) -> QuerySet[Interaction]:
     """The interactions logged by the agent's services (all of them for directors and
     administrators)."""
@@ -109,7 +182,7 @@ def interactions_visible_to(user, organisation) -> QuerySet[Interaction]:
     return interactions.filter(service_id__in=rules.services_of(user, organisation))
 
 
-def dossiers_of_record(user, organisation, record: ResidentRecord):
+def dossiers_of_record(user, organisation, record: ResidentRecord, *, scope=None):
     """The resident's dossiers the agent may read (or filed for them): filed with their
     account, with their e-mail address, or linked to one of their interactions."""
     from mairie.procedures.queries import dossiers_readable_by_agent
@@ -123,7 +196,7 @@ def dossiers_of_record(user, organisation, record: ResidentRecord):
     from mairie.procedures.models import Dossier
 
     # Those the agent filed for the person too, even in a procedure they do not process.
-    readable = dossiers_readable_by_agent(user, organisation).values("pk")
+    readable = dossiers_readable_by_agent(user, organisation, scope=scope).values("pk")
     filed = Dossier.objects.filter(organisation=organisation, filed_by=user).values("pk")
     allowed = Q(pk__in=readable) | Q(pk__in=filed)
     domains = _mandated_domains(user, record)
@@ -135,6 +208,22 @@ def dossiers_of_record(user, organisation, record: ResidentRecord):
             .filter(submitted_at__isnull=False)
             .select_related("version__definition", "version__workflow")
             .defer("page_inputs", "search_text"))
+
+
+def dossier_of_record(user, organisation, record: ResidentRecord, pk):
+    """One of the resident's dossiers the agent may reach from the record
+    (`dossiers_of_record`), with how: "process" (their inbox reads it), "filed" (they filed
+    it for the person) or "mandate" (only under the person's mandate). Else 404."""
+    from mairie.procedures.queries import dossiers_readable_by_agent
+
+    dossier = dossiers_of_record(user, organisation, record).filter(pk=pk).first()
+    if dossier is None:
+        raise Http404
+    if dossiers_readable_by_agent(user, organisation).filter(pk=dossier.pk).exists():
+        return dossier, "process"
+    if dossier.filed_by_id == user.pk:
+        return dossier, "filed"
+    return dossier, "mandate"
 
 
 def _mandated_domains(user, record: ResidentRecord) -> set[str]:
@@ -159,11 +248,19 @@ def timeline_of(user, organisation, record: ResidentRecord, *, limit: int = 100
                 ) -> list[TimelineItem]:
     """Everything about the resident the agent may see, newest first: interactions, dossiers,
     merges and the record's creation (a bounded number of queries)."""
+    from mairie.procedures.queries import AgentScope
+
+    scope = AgentScope(user, organisation)  # read once for the dossiers and the scans
     items = [TimelineItem(i.happened_at, "interaction", i) for i in
              interactions_visible_to(user, organisation).filter(record=record)
-             .select_related("service", "agent", "dossier")[:limit]]
+             .select_related("service", "agent", "dossier", "mail_message")[:limit]]
     items += [TimelineItem(d.submitted_at, "dossier", d)
-              for d in dossiers_of_record(user, organisation, record)[:limit]]
+              for d in dossiers_of_record(user, organisation, record, scope=scope)[:limit]]
+    items += [TimelineItem(s.created_at, "scan", s) for s in
+              scans_visible_to(user, organisation, scope=scope).filter(record=record)
+              .select_related(
+                  "original", "searchable_pdf", "scanned_by", "service",
+                  "dossier__version__definition")[:limit]]
     items += [TimelineItem(h.created_at, "help", h)
               for h in HelpRequest.objects.filter(record=record).select_related("taken_by")
               [:limit]]
@@ -220,3 +317,60 @@ def mandates_of_resident(user, organisation) -> QuerySet:
         return Mandate.objects.none()
     return (Mandate.objects.filter(organisation=organisation, record__account=user)
             .select_related("mediator").prefetch_related("uses"))
+
+
+def mail_visible_to(user, organisation) -> QuerySet:
+    """The mail of the agent's services (every service for directors and administrators),
+    inbound and outbound (decision 0467)."""
+    from .models_mail import MailMessage
+
+    services = rules.mail_services_of(user, organisation)
+    if services is not None and not services:
+        return MailMessage.objects.none()
+    messages = MailMessage.objects.filter(organisation=organisation)
+    if services is not None:
+        messages = messages.filter(service_id__in=services)
+    return messages.select_related("mailbox", "service")
+
+
+def unmatched_mail_for(user, organisation) -> QuerySet:
+    """Received mails not yet on a record, oldest first (the queue to attach)."""
+    from .models_mail import MailMessage
+
+    return (mail_visible_to(user, organisation)
+            .filter(direction=MailMessage.Direction.INBOUND, record__isnull=True)
+            .order_by("received_at"))
+
+
+def mail_message_for(user, organisation, pk):
+    found = (mail_visible_to(user, organisation).filter(pk=pk)
+             .select_related("record", "agent").first())
+    if found is None:
+        raise Http404
+    found.organisation = organisation
+    return found
+
+
+def mail_conversation(user, organisation, message) -> list:
+    """The messages of `message`'s conversation the agent may read, oldest first, with their
+    attachments (a fixed number of queries)."""
+    root = message.conversation_root_id
+    return list(mail_visible_to(user, organisation)
+                .filter(Q(pk=root) | Q(thread_root_id=root))
+                .select_related("agent", "raw")
+                .prefetch_related("attachments__file").order_by("received_at"))
+
+
+def mailboxes_for_admin(user, organisation) -> QuerySet:
+    from .models_mail import ServiceMailbox
+
+    if not rules.manages_mailboxes(user, organisation):
+        return ServiceMailbox.objects.none()
+    return ServiceMailbox.objects.filter(organisation=organisation).select_related("service")
+
+
+def mailbox_for_admin(user, organisation, pk):
+    found = mailboxes_for_admin(user, organisation).filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found

@@ -55,6 +55,29 @@ def record_for_account(account) -> ResidentRecord:
     return record
 
 
+def link_record_on_verified_email(account, email: str) -> ResidentRecord | None:
+    """A resident proved they own `email` (allauth's confirmation): the record made for them
+    at the counter or on the phone with that address joins their account, so they find its
+    mandates and their history in « Mon compte ». Only when exactly one unlinked record has
+    the address and the account has none yet; otherwise agents merge by hand."""
+    organisation_id = account.organisation_id
+    if not organisation_id or ResidentRecord.objects.filter(
+            organisation_id=organisation_id, account=account).exists():
+        return None
+    found = list(ResidentRecord.objects.filter(
+        organisation_id=organisation_id, account__isnull=True, merged_into__isnull=True,
+        email__iexact=email)[:2])
+    if len(found) != 1:
+        return None
+    record = found[0]
+    ResidentRecord.objects.filter(pk=record.pk, account__isnull=True).update(account=account)
+    record.account = account
+    record_event(organisation=record.organisation, action="crm.record_linked_to_account",
+                 actor=account, obj=record, object_label=record.full_name,
+                 details={"email": email})
+    return record
+
+
 def refresh_search(record: ResidentRecord) -> None:
     """Fill the derived search columns from the record's fields (before saving it)."""
     names = text.words(" ".join([record.first_name, record.last_name, record.birth_name]))
@@ -178,6 +201,9 @@ def merge_records(*, actor, kept: ResidentRecord, absorbed: ResidentRecord,
         kept.notes = "\n\n".join(part for part in (kept.notes, absorbed.notes) if part)
     account = absorbed.account_id if not kept.account_id else None
     moved = Interaction.objects.filter(record=absorbed).update(record=kept)
+    from .models_scans import CounterScan
+
+    CounterScan.objects.filter(record=absorbed).update(record=kept)
     RecordMerge.objects.filter(kept=absorbed).update(kept=kept)
     absorbed.merged_into = kept
     absorbed.account = None

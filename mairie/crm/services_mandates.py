@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from mairie.core.audit.services import record_event
 from mairie.core.notifications.kinds import register_kind
 from mairie.core.notifications.services import notify
+from mairie.core.notifications.sms import SmsError, may_receive_sms, send_sms
 from mairie.core.organisation.models import Role
 from mairie.core.organisation.queries import roles_of
 
@@ -99,7 +100,12 @@ def create_mandate(*, actor, record: ResidentRecord, domains: list[str], duratio
         raise ValidationError({"consent_method": _(
             "La fiche n'a pas d'adresse de courriel : ajoutez-la, ou choisissez le mandat "
             "papier.")})
-    if consent_method not in (Mandate.Consent.EMAIL, Mandate.Consent.PAPER):
+    if consent_method == Mandate.Consent.SMS and not may_receive_sms(
+            record.phone, organisation.country):
+        raise ValidationError({"consent_method": _(
+            "La fiche n'a pas de numéro de téléphone mobile : ajoutez-le, ou choisissez le "
+            "courriel ou le mandat papier.")})
+    if consent_method not in Mandate.Consent.values:
         raise ValidationError({"consent_method": _("Choisissez comment la personne donne "
                                                    "son accord.")})
     mandate = Mandate.objects.create(organisation=organisation, record=record, mediator=actor,
@@ -107,29 +113,47 @@ def create_mandate(*, actor, record: ResidentRecord, domains: list[str], duratio
                                      consent_method=consent_method, renewed_from=renewed_from)
     _audit("crm.mandate_created", actor, mandate, request, duration=duration,
            consent=consent_method, renewal=bool(renewed_from))
-    if consent_method == Mandate.Consent.EMAIL:
+    if consent_method in (Mandate.Consent.EMAIL, Mandate.Consent.SMS):
         send_code(actor=actor, mandate=mandate, request=request)
     return mandate
 
 
 def send_code(*, actor, mandate: Mandate, request: HttpRequest | None = None) -> None:
-    """(Re)send a 6-digit code to the resident; the previous one stops working."""
+    """(Re)send a 6-digit code to the resident, by e-mail or by SMS; the previous one stops
+    working. A text that cannot leave is a ValidationError saying why, and the previous code
+    is kept."""
     if mandate.state != Mandate.State.PENDING or actor.pk != mandate.mediator_id:
         raise PermissionDenied
     code = f"{secrets.randbelow(10 ** 6):06d}"
+    facts = {
+        "mediator": mandate.mediator.get_full_name() or mandate.mediator.email,
+        "organisation": mandate.organisation.name, "domains": ", ".join(mandate.domain_labels()),
+        "duration": Duration(mandate.duration).label, "code": code}
+    if mandate.consent_method == Mandate.Consent.SMS:
+        text = _("%(organisation)s : %(mediator)s vous propose un mandat pour vos démarches "
+                 "(%(domains)s ; %(duration)s). Si vous êtes d'accord, donnez-lui le code "
+                 "%(code)s (valable 30 min).") % facts
+        try:
+            send_sms(to=mandate.record.phone, text=text, country=mandate.organisation.country)
+        except SmsError as exc:
+            _audit("crm.mandate_code_failed", actor, mandate, request, channel="sms",
+                   reason=str(exc))
+            raise ValidationError(_(
+                "Le SMS n'a pas pu partir (%(reason)s). Vérifiez le numéro sur la fiche, "
+                "réessayez, ou créez un mandat avec un autre moyen d'accord.") % {
+                "reason": exc}) from exc
+    else:
+        body = _("Bonjour,\n\n%(mediator)s, à %(organisation)s, vous propose un mandat pour "
+                 "faire des démarches à votre place (domaines : %(domains)s ; durée : "
+                 "%(duration)s).\n\nSi vous êtes d'accord, donnez-lui ce code : %(code)s\n\n"
+                 "Il est valable 30 minutes. Si vous n'êtes pas à l'origine de cette demande, "
+                 "ignorez ce message.") % facts
+        transaction.on_commit(lambda: send_mail(
+            _("Votre code pour le mandat"), body, None, [mandate.record.email]))
     Mandate.objects.filter(pk=mandate.pk).update(
         code_hash=_hash_code(mandate.pk, code), code_sent_at=timezone.now(), code_attempts=0)
-    domains = ", ".join(mandate.domain_labels())
-    body = _("Bonjour,\n\n%(mediator)s, à %(organisation)s, vous propose un mandat pour faire "
-             "des démarches à votre place (domaines : %(domains)s ; durée : %(duration)s).\n\n"
-             "Si vous êtes d'accord, donnez-lui ce code : %(code)s\n\nIl est valable 30 "
-             "minutes. Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.") % {
-        "mediator": mandate.mediator.get_full_name() or mandate.mediator.email,
-        "organisation": mandate.organisation.name, "domains": domains,
-        "duration": Duration(mandate.duration).label, "code": code}
-    transaction.on_commit(lambda: send_mail(
-        _("Votre code pour le mandat"), body, None, [mandate.record.email]))
-    _audit("crm.mandate_code_sent", actor, mandate, request)
+    _audit("crm.mandate_code_sent", actor, mandate, request,
+           channel="sms" if mandate.consent_method == Mandate.Consent.SMS else "email")
 
 
 def activate(mandate: Mandate, now) -> None:
@@ -157,9 +181,12 @@ def confirm_code(*, actor, mandate: Mandate, code: str,
     activate(current, now)
     current.code_hash = ""
     current.save(update_fields=["consented_at", "expires_at", "code_hash", "updated_at"])
-    _audit("crm.mandate_consented", actor, current, request, consent="email")
+    by_sms = current.consent_method == Mandate.Consent.SMS
+    _audit("crm.mandate_consented", actor, current, request,
+           consent="sms" if by_sms else "email")
     journal(mandate=current, actor=actor, action="consented",
-            label=_("Consentement donné par code reçu par courriel"))
+            label=_("Consentement donné par code reçu par SMS") if by_sms
+            else _("Consentement donné par code reçu par courriel"))
     return current
 
 

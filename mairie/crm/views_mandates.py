@@ -99,7 +99,11 @@ def mandate(request, pk):
                                             "de la personne."))
                 return redirect("crm:mandate", pk=renewed.pk)
         except ValidationError as exc:
-            _form_errors(code_form if action == "code" else paper_form, exc)
+            form = {"code": code_form, "paper": paper_form}.get(action or "")
+            if form is None:  # a resend or a renewal: no field to point at
+                messages.error(request, " ".join(exc.messages))
+            else:
+                _form_errors(form, exc)
     current.refresh_from_db()
     return render(request, "crm/mandates/detail.html", {
         "mandate": current, "code_form": code_form, "paper_form": paper_form,
@@ -142,3 +146,33 @@ def revoke_mine(request, pk):
     messages.success(request, _("Le mandat est révoqué : l'aidant ne peut plus agir pour "
                                 "vous."))
     return redirect("crm:my-mandates")
+
+
+@agent_required
+@require_GET
+def record_dossier(request, pk, dossier_pk):
+    """A dossier of the resident opened from their record: the processing page for those who
+    process it, the applicant's page for the agent who filed it, and otherwise — a mediator
+    following it under the person's mandate — what the person sees of it, the opening written
+    to the mandate's journal."""
+    from mairie.procedures import processing
+
+    record = queries.record_for_agent(request.user, request.organisation, pk)
+    dossier, reach = queries.dossier_of_record(request.user, request.organisation, record,
+                                               dossier_pk)
+    if reach == "process":
+        return redirect("procedures:agent-dossier", pk=dossier.pk)
+    if reach == "filed":
+        return redirect("procedures:dossier", pk=dossier.pk)
+    mandate = services_mandates.use_mandate(
+        actor=request.user, record=record, domain=dossier.version.definition.mandate_domain,
+        label=_("Dossier n° %(number)s consulté (%(title)s)") % {
+            "number": dossier.number, "title": dossier.version.definition.title},
+        request=request)
+    context = processing.applicant_context(request, dossier)
+    return render(request, "crm/mandates/dossier.html", {
+        "record": record, "dossier": dossier, "mandate": mandate,
+        "definition": dossier.version.definition,
+        "public_state": processing.public_state_label(dossier),
+        "events": context["public_events"], "thread": context["thread"],
+        "open_correction": context["open_correction"]})

@@ -136,6 +136,12 @@ DESCRIBERS.update({
 })
 
 
+def register_describer(kind: str, describer: Describer) -> None:
+    """How an event another module writes on the timeline reads (`services.add_agent_event`,
+    e.g. crm's documents scanned at the counter). Kinds are prefixed with the app label."""
+    DESCRIBERS[kind] = describer
+
+
 def describe(event: DossierEvent) -> str:
     describer = DESCRIBERS.get(event.kind)
     return describer(event) if describer else event.kind

@@ -151,6 +151,17 @@ def _timeline(dossier: Dossier, kind: str, actor, **details: Any) -> None:
                                 else None, details=details)
 
 
+def add_agent_event(*, actor, dossier: Dossier, kind: str, details: dict[str, Any]) -> None:
+    """A line of the dossier's history that only agents see, written by another module about
+    the dossier (crm: a document scanned at the counter and attached to it, decision 0469).
+    `kind` has a describer (`events.register_describer`); the caller checked the actor may
+    act on the dossier and audits its own action."""
+    if dossier.organisation_id != getattr(actor, "organisation_id", None):
+        raise PermissionDenied
+    DossierEvent.objects.create(organisation_id=dossier.organisation_id, dossier=dossier,
+                                kind=kind, actor=actor, public=False, details=details)
+
+
 def _prefilled(version: ProcedureVersion, user) -> dict[str, Any]:
     """Answers taken from the resident's account, for fields that ask for them."""
     if not getattr(user, "is_authenticated", False):

@@ -47,3 +47,42 @@ def log_in(
         code_form.locator("input[name=code]").fill(fresh_totp_code(totp_secret))
         submit(code_form)
     page.wait_for_url(lambda url: "/comptes/" not in url)
+
+
+def file_civil_status_request(page, page_watch, *, record_pk, name: str, surname: str) -> None:
+    """From a resident's record, open « Demande d'acte d'état civil » for them, fill it with
+    them (a birth certificate) and send it."""
+    page.goto(f"/agent/usagers/{record_pk}/")
+    page.select_option("[name=procedure]", label="Demande d'acte d'état civil")
+    page.get_by_role("button", name="Ouvrir la démarche").click()
+    page.wait_for_selector(f"text=Remplissez la démarche avec {name}")
+    page_watch.check(page)
+    page.check("text=Acte de naissance")
+    page.fill("[name=nom]", surname)
+    page.click("main form button[value=next]")
+    page.wait_for_selector("h1:has-text('Vérifier et envoyer')")
+    page_watch.check(page)
+    page.get_by_role("button", name="Envoyer", exact=True).click()
+    page.wait_for_selector("text=Dossier n°")
+    page_watch.check(page)
+
+
+def scan_at_the_counter(page, page_watch, *, image_path, title: str) -> None:
+    """On the scan page, send a scanned page through the plain file input and wait until its
+    text is read."""
+    page.locator("input[type=file]").set_input_files(str(image_path))
+    page.get_by_label("Ce que c'est (facultatif)").fill(title)
+    page.get_by_role("button", name="Enregistrer le document").click()
+    page.wait_for_selector("text=Texte lu dans le document")
+    page_watch.check(page)
+
+
+def find_resident_by_document_word(page, page_watch, *, word: str, name: str) -> None:
+    """Search the residents by a word of a scanned document and open the record found."""
+    page.goto("/agent/usagers/")
+    page.get_by_role("searchbox").fill(word)
+    page.get_by_role("button", name="Rechercher").click()
+    page.wait_for_selector("text=Trouvé dans un document numérisé")
+    page_watch.check(page)
+    page.get_by_role("link", name=name).click()
+    page.wait_for_selector(f"h1:has-text('{name}')")

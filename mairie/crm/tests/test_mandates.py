@@ -218,6 +218,21 @@ def test_filing_in_the_persons_account_needs_a_mandate_for_the_procedures_domain
                                         "en son nom"
     assert earlier.number in client.get(reverse("crm:record", args=[record.pk])) \
         .content.decode()
+    # Opening it from the record shows what the person sees, and the journal says so.
+    opened = client.get(reverse("crm:record-dossier", args=[record.pk, earlier.pk]))
+    page = opened.content.decode()
+    assert opened.status_code == 200 and "sous son mandat" in page and earlier.number in page
+    assert mandate.uses.last().label.startswith(f"Dossier n° {earlier.number} consulté")
+    # An agent of the processing service goes to the dossier's processing page.
+    processor = agent_factory(service=service, role=Role.MEDIATOR)
+    client.force_login(processor)
+    assert client.get(reverse("crm:record-dossier", args=[record.pk, earlier.pk])).url == \
+        reverse("procedures:agent-dossier", args=[earlier.pk])
+    # Once the person revokes, the mediator reaches nothing any more.
+    services_mandates.revoke(actor=account, mandate=mandate)
+    client.force_login(helper)
+    assert client.get(reverse("crm:record-dossier", args=[record.pk, earlier.pk])
+                      ).status_code == 404
 
 
 def test_another_organisations_mediator_and_other_residents_see_no_mandate(
@@ -236,3 +251,64 @@ def test_another_organisations_mediator_and_other_residents_see_no_mandate(
     stranger = UserFactory(organisation=organisation, email="voisin@example.org")
     assert not queries.mandates_of_resident(stranger, organisation).exists()
     assert list(queries.mandates_of_resident(record.account, organisation)) == [mandate]
+
+
+@pytest.fixture
+def sms_centre(settings):
+    from mairie.core.notifications.testing_smpp import SmsCentre
+
+    running = SmsCentre().start()
+    settings.MAIRIE_SMS_URL = running.url(sender="VALMONT")
+    yield running
+    running.stop()
+
+
+def test_consent_by_a_code_sent_by_sms_through_the_sms_centre(client, mediator, record,
+                                                               sms_centre):
+    record.phone = "06 45 67 89 10"
+    record.save()
+    client.force_login(mediator)
+    created = client.post(reverse("crm:mandates", args=[record.pk]), {
+        "domains": ["papers"], "duration": "day", "consent_method": "sms"})
+    mandate = Mandate.objects.get(record=record)
+    assert created.url == reverse("crm:mandate", args=[mandate.pk])
+    [text] = sms_centre.received
+    assert text.destination == "33645678910" and "Papiers et citoyenneté" in text.text
+    page = client.get(created.url).content.decode()
+    assert "envoyé par SMS au 06 45 67 89 10" in page
+    code = re.search(r"code (\d{6})", text.text).group(1)
+    assert client.post(created.url, {"action": "code", "code": code}).status_code == 302
+    mandate.refresh_from_db()
+    assert mandate.state == "active" and mandate.consent_method == "sms"
+    assert mandate.uses.get().label == "Consentement donné par code reçu par SMS"
+    assert AuditEvent.objects.filter(action="crm.mandate_code_sent",
+                                     details__channel="sms").exists()
+
+
+def test_an_sms_that_cannot_leave_says_so_and_keeps_the_choices(client, mediator, record,
+                                                                 sms_centre):
+    client.force_login(mediator)
+    url = reverse("crm:mandates", args=[record.pk])
+    choices = {"domains": ["papers", "family"], "duration": "month", "consent_method": "sms"}
+    no_phone = client.post(url, choices)
+    assert no_phone.status_code == 200
+    assert "pas de numéro de téléphone mobile" in no_phone.content.decode()
+    record.phone = "06 45 67 89 10"
+    record.save()
+    sms_centre.refuse_with = 0x58
+    refused = client.post(url, choices)
+    page = refused.content.decode()
+    assert refused.status_code == 200 and "Le SMS n&#x27;a pas pu partir" in page
+    assert re.search(r'value="family"[^>]*checked', page)  # what was chosen is kept
+    assert re.search(r'value="sms"[^>]*checked', page)
+    assert not Mandate.objects.filter(record=record).exists()
+    sms_centre.refuse_with = 0
+    assert client.post(url, choices).status_code == 302
+    mandate = Mandate.objects.get(record=record)
+    sms_centre.refuse_with = 0x58  # a resend that fails keeps the code already sent
+    first_code = re.search(r"code (\d{6})", sms_centre.received[-1].text).group(1)
+    resend = client.post(reverse("crm:mandate", args=[mandate.pk]), {"action": "resend"})
+    assert resend.status_code == 200 and "Le SMS n&#x27;a pas pu partir" in \
+        resend.content.decode()
+    assert client.post(reverse("crm:mandate", args=[mandate.pk]),
+                       {"action": "code", "code": first_code}).status_code == 302

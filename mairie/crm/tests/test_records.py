@@ -225,7 +225,7 @@ def test_the_record_page_costs_the_same_queries_for_one_or_many_contacts(
     for n in range(8):
         services.log_interaction(actor=agent, record=lefevre, service=service, values={
             "channel": "phone", "subject": f"Appel {n}", "outcome": "answered"})
-    assert cost() == one and one <= 21
+    assert cost() == one and one <= 22  # 22: the documents scanned at the counter (0469)
 
 
 # --- Merging a duplicate ----------------------------------------------------------------------
@@ -318,11 +318,54 @@ def test_the_demo_has_residents_met_at_the_counter_and_loads_once(organisation):
     assert breval.interactions.count() == 2 and breval.created_by.email.startswith("mediateur")
     load_demo()
     assert ResidentRecord.objects.exclude(organisation=organisation).count() == 5
-    assert Interaction.objects.count() == 4
-    from mairie.crm.models import HelpRequest
+    assert Interaction.objects.count() == 5  # 4 contacts and the mail from M. Diallo
+    from mairie.crm.models import HelpRequest, MailMessage
+
+    diallo_mail, stranger_mail = (MailMessage.objects.get(sender_address=address) for address
+                                  in ("m.diallo@example.org", "h.vasseur@example.net"))
+    assert diallo_mail.record.last_name == "Diallo" and stranger_mail.record is None
 
     assert HelpRequest.objects.filter(status="new").count() == 2
     from mairie.crm.models import Mandate
 
     (mandate,) = Mandate.objects.all()
     assert mandate.state == "active" and mandate.uses.count() == 1
+
+
+# --- A record made at the counter joins the account opened later ------------------------------
+
+def _confirm(account, email):
+    from allauth.account import signals
+    from allauth.account.models import EmailAddress
+
+    address = EmailAddress.objects.filter(user=account).first() or EmailAddress(
+        user=account, primary=True)
+    address.email, address.verified = email, True
+    address.save()
+    signals.email_confirmed.send(sender=EmailAddress, request=None, email_address=address)
+
+
+def test_a_record_made_at_the_counter_joins_the_account_once_its_address_is_confirmed(
+        organisation, agent, lefevre, other_organisation, foreign_agent):
+    from mairie.core.factories import UserFactory
+
+    elsewhere = make(other_organisation, foreign_agent, last_name="Lefèvre",
+                     email=lefevre.email)
+    account = UserFactory(organisation=organisation, email=lefevre.email)
+    _confirm(account, "HELENE.lefevre@example.org")
+    lefevre.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert lefevre.account == account
+    assert elsewhere.account is None  # another collectivité's record is not touched
+    assert AuditEvent.objects.filter(action="crm.record_linked_to_account").count() == 1
+
+
+def test_two_records_with_the_same_address_wait_for_a_merge_instead(organisation, agent):
+    from mairie.core.factories import UserFactory
+
+    first = make(organisation, agent, last_name="Dupont", email="famille@example.org")
+    second = make(organisation, agent, last_name="Dupond", email="famille@example.org")
+    _confirm(UserFactory(organisation=organisation, email="famille@example.org"),
+             "famille@example.org")
+    assert ResidentRecord.objects.filter(pk__in=[first.pk, second.pk],
+                                         account__isnull=False).count() == 0

@@ -10,6 +10,7 @@ from mairie.core.organisation.models import Role
 from mairie.crm.models import Interaction, ResidentRecord
 from mairie.procedures.models import Dossier
 from mairie.procedures.tests.automation_helpers import make_civil_procedure
+from tests.e2e.steps import file_civil_status_request
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -51,18 +52,8 @@ def test_a_mediator_creates_a_record_logs_a_visit_and_finds_it_again(
     page_watch.check(page)
 
     # She came for a birth certificate: the mediator files it with her, in her name.
-    page.select_option("[name=procedure]", label="Demande d'acte d'état civil")
-    page.get_by_role("button", name="Ouvrir la démarche").click()
-    page.wait_for_selector("text=Remplissez la démarche avec Josiane BRÉVAL")
-    page_watch.check(page)
-    page.check("text=Acte de naissance")
-    page.fill("[name=nom]", "Bréval")
-    page.click("main form button[value=next]")
-    page.wait_for_selector("h1:has-text('Vérifier et envoyer')")
-    page_watch.check(page)
-    page.get_by_role("button", name="Envoyer", exact=True).click()
-    page.wait_for_selector("text=Dossier n°")
-    page_watch.check(page)
+    file_civil_status_request(page, page_watch, record_pk=ResidentRecord.objects.get().pk,
+                              name="Josiane BRÉVAL", surname="Bréval")
     dossier = Dossier.objects.get()
     assert dossier.number and dossier.filed_by == mediator and dossier.number in page.content()
     page.goto(f"/agent/usagers/{ResidentRecord.objects.get().pk}/")
