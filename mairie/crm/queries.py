@@ -240,14 +240,15 @@ def _mandated_domains(user, record: ResidentRecord) -> set[str]:
 @dataclass
 class TimelineItem:
     at: datetime
-    kind: str  # "interaction" | "dossier" | "merge" | "created"
+    kind: str  # "interaction" | "dossier" | "scan" | "help" | "mandate" | "merge" | "created"
     obj: Any
 
 
 def timeline_of(user, organisation, record: ResidentRecord, *, limit: int = 100
                 ) -> list[TimelineItem]:
-    """Everything about the resident the agent may see, newest first: interactions, dossiers,
-    merges and the record's creation (a bounded number of queries)."""
+    """Everything about the resident the agent may see, newest first: interactions (mails
+    included), dossiers, scanned documents, help requests, mandates (for mediators), merges
+    and the record's creation (a bounded number of queries)."""
     from mairie.procedures.queries import AgentScope
 
     scope = AgentScope(user, organisation)  # read once for the dossiers and the scans
@@ -264,6 +265,9 @@ def timeline_of(user, organisation, record: ResidentRecord, *, limit: int = 100
     items += [TimelineItem(h.created_at, "help", h)
               for h in HelpRequest.objects.filter(record=record).select_related("taken_by")
               [:limit]]
+    items += [TimelineItem(m.created_at, "mandate", m)  # for mediators only
+              for m in mandates_for_mediator(user, organisation).filter(record=record)
+              .select_related("mediator")[:limit]]
     items += [TimelineItem(m.created_at, "merge", m)
               for m in RecordMerge.objects.filter(kept=record).select_related(
                   "absorbed", "agent")[:limit]]

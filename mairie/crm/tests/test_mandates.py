@@ -312,3 +312,15 @@ def test_an_sms_that_cannot_leave_says_so_and_keeps_the_choices(client, mediator
         resend.content.decode()
     assert client.post(reverse("crm:mandate", args=[mandate.pk]),
                        {"action": "code", "code": first_code}).status_code == 302
+
+
+def test_the_record_history_shows_the_mandates_to_mediators_only(
+        client, mediator, record, service, django_capture_on_commit_callbacks):
+    mandate = new_mandate(mediator, record, django_capture_on_commit_callbacks)
+    client.force_login(mediator)
+    history = client.get(reverse("crm:record", args=[record.pk])).content.decode()
+    assert "Mandat donné à Édouard Masson" in history
+    assert reverse("crm:mandate", args=[mandate.pk]) in history
+    client.force_login(agent_factory(service=service, email="etat-civil@valmont.example"))
+    assert "Mandat donné à" not in client.get(
+        reverse("crm:record", args=[record.pk])).content.decode()
