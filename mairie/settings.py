@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "mairie.api",
     "mairie.procedures",
     "mairie.crm",
+    "mairie.booking",
+    "mairie.appointments",
 ]
 
 MIDDLEWARE = [
@@ -227,6 +229,16 @@ CELERY_BEAT_SCHEDULE = {
     "crm-mandates-expiring": {
         "task": "mairie.crm.tasks.remind_expiring_mandates",
         "schedule": 6 * 60 * 60,
+    },
+    # Issue 6, booking: remind borrowers of equipment not back by its date (once a day each).
+    "booking-overdue-loans": {
+        "task": "mairie.booking.tasks.remind_overdue_loans",
+        "schedule": 6 * 60 * 60,
+    },
+    # Issue 6, appointments: each type's slots up to its booking horizon (decision 0473).
+    "appointments-generate-slots": {
+        "task": "mairie.appointments.tasks.generate_upcoming_slots",
+        "schedule": 24 * 60 * 60,
     },
 }
 

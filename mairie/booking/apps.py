@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class BookingConfig(AppConfig):
+    name = "mairie.booking"
+    label = "booking"
+    verbose_name = _("Réservation de salles, véhicules et matériel")
+
+    def ready(self):
+        from . import services
+
+        services.register()
