@@ -37,9 +37,11 @@ messages: $(STAMP)
 	$(PY) -m mairie makemessages -l en --ignore=.venv --ignore=var --no-obsolete
 	$(PY) -m mairie compilemessages --ignore=.venv
 
+## Benchmarks (bench/*.py; bench/_*.py are shared helpers). One group: make bench BENCH='bench/appointments_*.py'
+BENCH ?= bench/[!_]*.py
 bench: $(STAMP)
 	@ls bench/*.py >/dev/null 2>&1 || { echo "No benchmark yet (bench/*.py)."; exit 0; }; \
-	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	for b in $(BENCH); do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean-demo:
 	rm -rf var/

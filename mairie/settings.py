@@ -139,8 +139,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Under ASGI each request runs in a thread of its own, so "one connection per thread"
+    # means one per request in flight: a rush goes past PostgreSQL's max_connections. Each
+    # process therefore shares a pool of DB_POOL_MAX connections, and a request waits up to
+    # DB_POOL_TIMEOUT seconds for one instead of failing (decision 0494). DB_POOL_MAX=0 goes
+    # back to persistent per-thread connections (DB_CONN_MAX_AGE), e.g. behind PgBouncer.
+    _pool_max = env.int("DB_POOL_MAX", default=20)
+    if _pool_max > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(2, _pool_max), "max_size": _pool_max,
+            "timeout": env.float("DB_POOL_TIMEOUT", default=30.0)}
+    else:
+        DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
@@ -236,9 +248,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 6 * 60 * 60,
     },
     # Issue 6, appointments: each type's slots up to its booking horizon (decision 0473).
+    "appointments-retention": {
+        "task": "mairie.appointments.tasks.apply_retention",
+        "schedule": 24 * 60 * 60,
+    },
     "appointments-generate-slots": {
         "task": "mairie.appointments.tasks.generate_upcoming_slots",
         "schedule": 24 * 60 * 60,
+    },
+    # Issue 6, appointments: tomorrow's appointments reminded once each (decision 0483).
+    "appointments-reminders": {
+        "task": "mairie.appointments.tasks.send_reminders",
+        "schedule": 60 * 60,
     },
 }
 
@@ -424,6 +445,24 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # alphanumeric sender shown on the phone, ?system_type=… what some aggregators ask.
 MAIRIE_SMS_URL = env.str("SMS_URL", default="console://")
 MAIRIE_SMS_SENDER = env.str("SMS_SENDER", default="MAIRIE")
+
+# --- Appointments (issue 6) -----------------------------------------------------------------
+# Residents' forms: attempts per IP address and per e-mail address in a window (seconds),
+# past which a question in words is asked (decision 0481). Benchmarks raise them.
+APPOINTMENTS_RATE_LIMITS = {
+    "book": {
+        "ip": (env.int("APPOINTMENTS_BOOKINGS_PER_IP", default=20), 3600),
+        "email": (env.int("APPOINTMENTS_BOOKINGS_PER_EMAIL", default=5), 3600),
+    },
+    "waiting_list": {
+        "ip": (env.int("APPOINTMENTS_WAITING_LIST_PER_IP", default=10), 3600),
+        "email": (env.int("APPOINTMENTS_WAITING_LIST_PER_EMAIL", default=3), 3600),
+    },
+}
+# From this local hour, the hourly run reminds tomorrow's appointments (decision 0483).
+APPOINTMENTS_REMINDER_HOUR = env.int("APPOINTMENTS_REMINDER_HOUR", default=10)
+# People told per free seat when a seat frees up (decision 0484).
+APPOINTMENTS_WAITING_LIST_PER_SEAT = env.int("APPOINTMENTS_WAITING_LIST_PER_SEAT", default=3)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -9,3 +9,10 @@ class AppointmentsConfig(AppConfig):
 
     def ready(self):
         from . import receivers  # noqa: F401 — regenerates the slots when the plan changes
+
+        # The API's scopes, and what the app declares about personal data (decision 0493).
+        from .api import register_scopes
+        from .privacy import register_privacy
+
+        register_scopes()
+        register_privacy()

@@ -233,7 +233,10 @@ class Slot(OrganisationScopedModel):
     appointment_type = models.ForeignKey(AppointmentType, on_delete=models.CASCADE,
                                          related_name="slots")
     counter = models.ForeignKey(Counter, on_delete=models.CASCADE, related_name="slots")
-    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+    # PROTECT: closing a former agent's account keeps the slots of the appointments they
+    # gave (the account stays as a tombstone, decision 0100); removing them from the plan
+    # already withdraws their free slots.
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                               related_name="appointment_slots")
     start = models.DateTimeField(_("début"))
     end = models.DateTimeField(_("fin"))
@@ -329,6 +332,9 @@ class Appointment(OrganisationScopedModel):
     agent_note = models.TextField(_("note de l'agent"), blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # iCalendar SEQUENCE of the event sent to the resident: bumped on each move and on the
+    # cancellation, so that calendar applications replace the event (decision 0482).
+    sequence = models.PositiveIntegerField(default=0, editable=False)
     # Denormalised from the slot, for the per-person count of future appointments.
     appointment_type = models.ForeignKey(AppointmentType, on_delete=models.CASCADE,
                                          related_name="+")

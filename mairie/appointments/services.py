@@ -21,7 +21,7 @@ from typing import Any
 
 import phonenumbers
 from django.core import signing
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.http import HttpRequest
@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from mairie.core.audit.services import record_event
 
-from . import rules, schedule
+from . import rules, schedule, services_resident
 from .models import Appointment, AppointmentType, Closure, Slot
 
 LINK_SALT = "mairie.appointments.manage"
@@ -220,6 +220,8 @@ def block_slot(*, actor, slot: Slot, blocked: bool = True) -> Slot:
     record_event(organisation=slot.organisation, actor=actor, obj=slot,
                  action="appointments.slot_blocked" if blocked
                  else "appointments.slot_unblocked")
+    if not blocked:  # a seat may be free again: the waiting list is told after the commit
+        services_resident.after_unblocked(slot)
     return slot
 
 
@@ -353,15 +355,28 @@ class _Full(Exception):
     pass
 
 
-def _taken(appointment_type: AppointmentType, after) -> SlotTaken:
+def _still_free(slot: Slot) -> bool:
+    """Whether `slot` has a seat left now (read from the database, not from `slot`)."""
+    return Slot.objects.filter(pk=slot.pk, booked__lt=F("capacity"), holds=0, blocked=False,
+                               withdrawn=False).exists()
+
+
+def _taken(appointment_type: AppointmentType, near: datetime.datetime) -> SlotTaken:
+    """`SlotTaken` with the next free slots from the time the resident wanted (`near`), so
+    that the losers of a rush spread over the day rather than all chase the same first
+    slots; from the earliest bookable moment when nothing is left after it."""
     from .queries import next_free_slots
 
-    return SlotTaken(next_free_slots(appointment_type, after=after, limit=5))
+    slots = next_free_slots(appointment_type, after=near, limit=5)
+    if not slots:
+        slots = next_free_slots(appointment_type, limit=5)
+    return SlotTaken(slots)
 
 
 def book_appointment(*, appointment_type: AppointmentType, slot: Slot, account=None,
                      name: str = "", email: str = "", phone: str = "", actor=None,
-                     request: HttpRequest | None = None) -> Appointment:
+                     request: HttpRequest | None = None,
+                     channel: str = Appointment.Channel.ONLINE) -> Appointment:
     """Book one seat of `slot` for a resident — with their account, or with name, e-mail
     and phone — in one transaction. `actor` is who books: the resident themself (or None,
     without an account), or an agent on the phone or at the counter. Raises `SlotTaken`
@@ -379,6 +394,10 @@ def book_appointment(*, appointment_type: AppointmentType, slot: Slot, account=N
                      phone=phone)
     now = timezone.now()
     _check_window(slot, appointment_type, now)
+    # In a rush most attempts are on a slot already gone: a fresh read without any lock turns
+    # them away at once, so that the locks are only waited for by those who may still win.
+    if not _still_free(slot):
+        raise _taken(appointment_type, slot.start)
     try:
         with transaction.atomic():
             _lock_person(person)
@@ -389,13 +408,15 @@ def book_appointment(*, appointment_type: AppointmentType, slot: Slot, account=N
                 organisation=organisation, slot=slot, seat=seat, account=person.account,
                 name=person.name, email=person.email, phone=person.phone,
                 email_key=person.email_key, phone_key=person.phone_key,
-                booked_by=actor, appointment_type=appointment_type, starts_at=slot.start)
+                booked_by=actor, appointment_type=appointment_type, starts_at=slot.start,
+                channel=channel)
             record_event(organisation=organisation, action="appointments.booked",
                          actor=actor, obj=appointment, request=request,
                          details={"slot": str(slot.pk), "type": str(appointment_type.pk),
                                   "start": slot.start.isoformat(), "seat": seat})
+            services_resident.after_booked(appointment, request=request)
     except (_Full, IntegrityError):
-        raise _taken(appointment_type, now) from None
+        raise _taken(appointment_type, slot.start) from None
     return appointment
 
 
@@ -428,6 +449,7 @@ def cancel_appointment(*, appointment: Appointment, actor=None,
         record_event(organisation=current.organisation, action="appointments.cancelled",
                      actor=actor, obj=current, request=request,
                      details={"slot": str(current.slot_id)})
+        services_resident.after_cancelled(current, request=request)
     appointment.status, appointment.cancelled_at = Appointment.Status.CANCELLED, now
     return appointment
 
@@ -466,8 +488,463 @@ def move_appointment(*, appointment: Appointment, slot: Slot, actor=None,
                          actor=actor, obj=current, request=request,
                          details={"from": str(old_slot.pk), "to": str(slot.pk),
                                   "start": slot.start.isoformat()})
+            services_resident.after_moved(current, old_slot_id=old_slot.pk, request=request)
     except (_Full, IntegrityError):
         raise _taken(appointment_type, now) from None
     appointment.slot, appointment.seat, appointment.starts_at = slot, seat, slot.start
     return appointment
 
+
+
+# --- The agents' desk (decision 0485) ----------------------------------------------------
+# What an agent does at the desk of a counter: note who arrived or did not come (and undo
+# it), take slots out of the offer, book or cancel for a resident on the phone or at the
+# counter, link an appointment to a dossier. Each checks `rules.works_at_desk` and is
+# audited; attendance and dossier changes compare what the agent saw with the row, locked,
+# so that two agents at the same desk never silently overwrite each other (decision 0487).
+
+
+class StaleDesk(BookingRefused):
+    """Someone else changed the appointment since the page was read; `current` is it now."""
+
+    def __init__(self, message: str, current: Appointment):
+        super().__init__(message)
+        self.current = current
+
+
+DESK_CHANNELS = (Appointment.Channel.PHONE, Appointment.Channel.COUNTER)
+_ATTENDANCE_ACTIONS: dict[str, str] = {
+    Appointment.Attendance.ARRIVED: "appointments.checked_in",
+    Appointment.Attendance.NO_SHOW: "appointments.no_show",
+    Appointment.Attendance.EXPECTED: "appointments.attendance_undone",
+}
+
+
+def _desk_check(actor, counter) -> None:
+    if not rules.works_at_desk(actor, counter):
+        raise PermissionDenied
+
+
+def set_attendance(*, actor, appointment: Appointment, attendance: str, expected: str,
+                   request: HttpRequest | None = None) -> Appointment:
+    """Note that the resident arrived (from the day of the appointment), did not come (once
+    its time has passed), or undo either. `expected` is the attendance the agent saw: when
+    another agent noted something meanwhile, `StaleDesk` says what and nothing is written."""
+    _desk_check(actor, appointment.slot.counter)
+    if attendance not in _ATTENDANCE_ACTIONS:
+        raise BookingRefused(_("Cette présence n'existe pas."))
+    now = timezone.now()
+    with transaction.atomic():
+        current = (Appointment.objects.select_for_update(of=("self",))
+                   .select_related("attendance_by").get(pk=appointment.pk))
+        if current.status != Appointment.Status.BOOKED:
+            raise BookingRefused(_("Ce rendez-vous est annulé : sa présence ne se note pas."))
+        if current.attendance != expected:
+            who = current.attendance_by or _("un autre agent")
+            raise StaleDesk(_("Entre-temps, %(who)s a noté « %(state)s » pour ce rendez-vous : "
+                              "rien n'a été changé. Vérifiez puis recommencez si besoin.")
+                            % {"who": who, "state": current.get_attendance_display()},
+                            current)
+        if attendance == current.attendance:
+            raise BookingRefused(_("C'est déjà noté."))
+        zone = appointment.slot.counter.zone
+        if attendance == Appointment.Attendance.ARRIVED and \
+                timezone.localdate(current.starts_at, zone) > timezone.localdate(now, zone):
+            raise BookingRefused(_("Ce rendez-vous n'est pas aujourd'hui : l'arrivée se note "
+                                   "le jour du rendez-vous."))
+        if attendance == Appointment.Attendance.NO_SHOW and current.starts_at > now:
+            raise BookingRefused(_("L'absence se note une fois l'heure du rendez-vous "
+                                   "passée."))
+        undo = attendance == Appointment.Attendance.EXPECTED
+        Appointment.objects.filter(pk=current.pk).update(
+            attendance=attendance, attendance_at=None if undo else now,
+            attendance_by=None if undo else actor, updated_at=now)
+        record_event(organisation=current.organisation, action=_ATTENDANCE_ACTIONS[attendance],
+                     actor=actor, obj=current, request=request,
+                     details={"from": current.attendance, "to": attendance})
+    appointment.attendance = attendance
+    appointment.attendance_at = None if attendance == Appointment.Attendance.EXPECTED else now
+    appointment.attendance_by = None if attendance == Appointment.Attendance.EXPECTED else actor
+    return appointment
+
+
+def desk_block_slot(*, actor, slot: Slot, blocked: bool) -> Slot:
+    """Take a slot out of the offer (or give it back) from the desk: the slot's own agent,
+    or a manager, director, mediator or administrator — who works that desk."""
+    _desk_check(actor, slot.counter)
+    if slot.withdrawn:
+        raise BookingRefused(_("Ce créneau n'est plus au planning : il ne se bloque plus."))
+    if slot.blocked == blocked:
+        raise BookingRefused(_("Ce créneau est déjà bloqué.") if blocked
+                             else _("Ce créneau est déjà ouvert."))
+    return block_slot(actor=actor, slot=slot, blocked=blocked)
+
+
+def desk_book(*, actor, slot: Slot, name: str, email: str, phone: str, channel: str,
+              request: HttpRequest | None = None) -> Appointment:
+    """Book for a resident on the phone or at the counter: the resident's own rules (the
+    window, the per-person limit); `SlotTaken` with the next free slots when it went."""
+    _desk_check(actor, slot.counter)
+    if channel not in DESK_CHANNELS:
+        raise BookingRefused(_("Indiquez si la personne appelle ou est à l'accueil."))
+    return book_appointment(appointment_type=slot.appointment_type, slot=slot, name=name,
+                            email=email, phone=phone, actor=actor, request=request,
+                            channel=channel)
+
+
+def desk_cancel(*, actor, appointment: Appointment,
+                request: HttpRequest | None = None) -> Appointment:
+    _desk_check(actor, appointment.slot.counter)
+    return cancel_appointment(appointment=appointment, actor=actor, request=request)
+
+
+def link_dossier(*, actor, appointment: Appointment, dossier, expected_dossier_id: str,
+                 request: HttpRequest | None = None) -> Appointment:
+    """Link the appointment to a dossier of its organisation (or unlink it, `dossier`
+    None). The caller found `dossier` among those `actor` may read
+    (`queries.linkable_dossier`). `expected_dossier_id` is the link the agent saw ("" for
+    none)."""
+    _desk_check(actor, appointment.slot.counter)
+    if dossier is not None and dossier.organisation_id != appointment.organisation_id:
+        raise PermissionDenied
+    with transaction.atomic():
+        current = (Appointment.objects.select_for_update(of=("self",)).select_related("dossier")
+                   .get(pk=appointment.pk))
+        if str(current.dossier_id or "") != (expected_dossier_id or ""):
+            raise StaleDesk(_("Entre-temps, un autre agent a changé le dossier lié à ce "
+                              "rendez-vous : rien n'a été changé. Vérifiez puis recommencez "
+                              "si besoin."), current)
+        Appointment.objects.filter(pk=current.pk).update(dossier=dossier,
+                                                         updated_at=timezone.now())
+        record_event(organisation=current.organisation, actor=actor, obj=current,
+                     request=request,
+                     action="appointments.dossier_linked" if dossier is not None
+                     else "appointments.dossier_unlinked",
+                     details={"dossier": str(dossier.pk) if dossier is not None
+                              else str(current.dossier_id or ""),
+                              "number": dossier.number if dossier is not None
+                              else getattr(current.dossier, "number", "")})
+    appointment.dossier = dossier
+    return appointment
+
+
+def record_desk_export(*, actor, organisation, counters, day: datetime.date, rows: int,
+                       request: HttpRequest | None = None) -> None:
+    """The day's list leaves the application with names, phones and e-mails: audited."""
+    for counter in counters:
+        _desk_check(actor, counter)
+    record_event(organisation=organisation, actor=actor, request=request,
+                 action="appointments.desk_exported", object_type="appointments.day",
+                 object_id=day.isoformat(), object_label=day.strftime("%d/%m/%Y"),
+                 details={"counters": [str(counter.pk) for counter in counters],
+                          "day": day.isoformat(), "rows": rows})
+
+
+# --- The plan's administration (decision 0486) -------------------------------------------
+# Counters, weekly hours, exceptions, types, agents' availabilities and absences, written by
+# `rules.may_plan` holders, validated and audited here. The receivers (`receivers.py`)
+# regenerate the affected types' slots after the commit; a counter's own settings (time
+# zone, holidays, open or not) have no receiver and are regenerated from here. Counters and
+# types carry their `updated_at` as the form's version (decision 0487).
+
+
+class StalePlan(Exception):
+    """The counter or type changed since the form was read; `current` is it now."""
+
+    def __init__(self, current):
+        super().__init__("stale")
+        self.current = current
+
+
+def _plan_check(actor, organisation) -> None:
+    if not rules.may_plan(actor, organisation):
+        raise PermissionDenied
+
+
+def version_of(obj) -> str:
+    return obj.updated_at.isoformat() if obj is not None and obj.updated_at else ""
+
+
+def _regenerate_types(type_ids) -> None:
+    from .tasks import regenerate_slots
+
+    ids = sorted({str(pk) for pk in type_ids})
+    if ids:
+        transaction.on_commit(lambda: regenerate_slots.delay(ids))
+
+
+def _validate_subdivision(organisation, subdivision: str) -> None:
+    import holidays
+
+    if not subdivision:
+        return
+    try:
+        known = holidays.country_holidays(organisation.country).subdivisions
+    except NotImplementedError:
+        known = ()
+    if subdivision not in known:
+        raise ValidationError({"holiday_subdivision": _(
+            "Cette subdivision n'existe pas pour le pays de la collectivité. Subdivisions "
+            "possibles : %(known)s.") % {"known": ", ".join(known) or _("aucune")}})
+
+
+COUNTER_FIELDS = ("name", "address", "time_zone", "holiday_subdivision", "is_active")
+
+
+@transaction.atomic
+def save_counter(*, actor, organisation, values: dict, counter=None, expected_version="",
+                 request: HttpRequest | None = None):
+    """Create a counter, or change one (its `updated_at` must still be `expected_version`)."""
+    from .models import Counter
+
+    _plan_check(actor, organisation)
+    _validate_subdivision(organisation, values.get("holiday_subdivision", ""))
+    if counter is None:
+        counter = Counter(organisation=organisation)
+        changed = list(COUNTER_FIELDS)
+    else:
+        counter = Counter.objects.select_for_update().get(pk=counter.pk,
+                                                          organisation=organisation)
+        if version_of(counter) != expected_version:
+            raise StalePlan(counter)
+        changed = [name for name in COUNTER_FIELDS if getattr(counter, name) != values[name]]
+    for name in COUNTER_FIELDS:
+        setattr(counter, name, values[name])
+    counter.full_clean()
+    created = counter._state.adding
+    counter.save()
+    record_event(organisation=organisation, actor=actor, obj=counter, request=request,
+                 action="appointments.counter_created" if created
+                 else "appointments.counter_changed", details={"fields": changed})
+    if not created and "is_active" in changed and not counter.is_active:
+        _withdraw_counter_slots(counter)
+    if not created and changed:
+        _regenerate_types(AppointmentType.objects.filter(counters=counter)
+                          .values_list("pk", flat=True))
+    return counter
+
+
+def _withdraw_counter_slots(counter) -> None:
+    """A counter closed to appointments: the generation skips it, so its future free slots
+    are deleted here and its booked ones withdrawn (kept for their appointments)."""
+    future = Slot.objects.filter(counter=counter, start__gt=timezone.now())
+    with_history = Appointment.objects.filter(slot__in=future).values("slot_id")
+    future.filter(booked=0).exclude(pk__in=with_history).delete()
+    future.update(withdrawn=True)
+
+
+def _overlaps(ranges) -> bool:
+    from itertools import pairwise
+
+    return any(later[0] < earlier[1] for earlier, later in pairwise(sorted(ranges)))
+
+
+@transaction.atomic
+def save_opening_hours(*, actor, counter, ranges: list[tuple[int, datetime.time,
+                                                             datetime.time]],
+                       expected_version: str, request: HttpRequest | None = None):
+    """Replace the counter's weekly hours by `ranges` (weekday, start, end). Ranges of one
+    day must not overlap. Each row saved or deleted triggers the slots' regeneration."""
+    from .models import Counter, OpeningHours, Weekday
+
+    _plan_check(actor, counter.organisation)
+    locked = Counter.objects.select_for_update().get(pk=counter.pk)
+    if version_of(locked) != expected_version:
+        raise StalePlan(locked)
+    errors = []
+    for weekday, start, end in ranges:
+        if not start < end:
+            errors.append(_("%(day)s : l'heure de fin (%(end)s) doit être après celle de début "
+                            "(%(start)s).") % {"day": Weekday(weekday).label,
+                                               "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"})
+    for weekday in sorted({weekday for weekday, _s, _e in ranges}):
+        if _overlaps([(s, e) for day, s, e in ranges if day == weekday]):
+            errors.append(_("%(day)s : deux plages horaires se chevauchent.")
+                          % {"day": Weekday(weekday).label})
+    if errors:
+        raise ValidationError(errors)
+    wanted = {(weekday, start, end) for weekday, start, end in ranges}
+    existing = list(OpeningHours.objects.filter(counter=locked))
+    have = {(row.weekday, row.start, row.end) for row in existing}
+    for row in existing:
+        if (row.weekday, row.start, row.end) not in wanted:
+            row.delete()
+    for weekday, start, end in sorted(wanted - have):
+        OpeningHours.objects.create(counter=locked, weekday=weekday, start=start, end=end)
+    locked.save(update_fields=["updated_at"])
+    record_event(organisation=locked.organisation, actor=actor, obj=locked, request=request,
+                 action="appointments.hours_changed",
+                 details={"hours": [f"{weekday} {start:%H:%M}-{end:%H:%M}"
+                                    for weekday, start, end in sorted(wanted)]})
+    return locked
+
+
+@transaction.atomic
+def add_closure(*, actor, counter, values: dict, request: HttpRequest | None = None):
+    from .models import Closure
+
+    _plan_check(actor, counter.organisation)
+    closure = Closure(counter=counter, **values)
+    if closure.starts_on and closure.ends_on and closure.ends_on < closure.starts_on:
+        raise ValidationError({"ends_on": _("La date de fin doit être le jour de début ou "
+                                            "après.")})
+    if (closure.start is None) != (closure.end is None):
+        raise ValidationError({"end": _("Indiquez les deux heures, ou aucune pour toute la "
+                                        "journée.")})
+    # Both hours or neither (just above).
+    if closure.start is not None and closure.end is not None and \
+            not closure.start < closure.end:
+        raise ValidationError({"end": _("L'heure de fin doit être après celle de début.")})
+    if closure.kind == Closure.Kind.OPEN and closure.start is None:
+        raise ValidationError({"start": _("Une ouverture exceptionnelle a besoin de ses "
+                                          "heures.")})
+    closure.full_clean()
+    closure.save()
+    record_event(organisation=counter.organisation, actor=actor, obj=counter, request=request,
+                 action="appointments.closure_added",
+                 details={"closure": closure.pk, "kind": closure.kind,
+                          "from": closure.starts_on.isoformat(),
+                          "to": closure.ends_on.isoformat()})
+    return closure
+
+
+@transaction.atomic
+def delete_plan_row(*, actor, row, request: HttpRequest | None = None) -> None:
+    """Delete an exception, an availability or an absence (its receiver regenerates)."""
+    from .models import AgentAbsence
+
+    organisation = (row.agent.organisation if isinstance(row, AgentAbsence)
+                    else row.counter.organisation)
+    _plan_check(actor, organisation)
+    label, kind = str(row), row._meta.model_name
+    row.delete()
+    record_event(organisation=organisation, actor=actor, request=request,
+                 action=f"appointments.{kind}_deleted", object_type=f"appointments.{kind}",
+                 object_label=label)
+
+
+TYPE_FIELDS = ("name", "description", "duration_minutes", "capacity", "min_notice_hours",
+               "max_days_ahead", "max_future_per_person", "is_active")
+
+
+@transaction.atomic
+def save_type(*, actor, organisation, values: dict, counters, agents, appointment_type=None,
+              expected_version="", request: HttpRequest | None = None):
+    """Create or change a type with its counters and agents (both of `organisation`)."""
+    from django.contrib.auth import get_user_model
+
+    _plan_check(actor, organisation)
+    counters, agents = list(counters), list(agents)
+    if any(counter.organisation_id != organisation.pk for counter in counters) or any(
+            agent.organisation_id != organisation.pk for agent in agents):
+        raise PermissionDenied
+    if not get_user_model().objects.filter(pk__in=[a.pk for a in agents],
+                                           memberships__isnull=False).distinct().count() \
+            == len(agents):
+        raise ValidationError({"agents": _("Choisissez des agents de la collectivité.")})
+    if appointment_type is None:
+        appointment_type = AppointmentType(organisation=organisation)
+    else:
+        appointment_type = AppointmentType.objects.select_for_update().get(
+            pk=appointment_type.pk, organisation=organisation)
+        if version_of(appointment_type) != expected_version:
+            raise StalePlan(appointment_type)
+    created = appointment_type._state.adding
+    for name in TYPE_FIELDS:
+        setattr(appointment_type, name, values[name])
+    appointment_type.full_clean()
+    appointment_type.save()
+    appointment_type.counters.set(counters)
+    appointment_type.agents.set(agents)
+    record_event(organisation=organisation, actor=actor, obj=appointment_type,
+                 request=request,
+                 action="appointments.type_created" if created else "appointments.type_changed",
+                 details={"counters": sorted(str(c.pk) for c in counters),
+                          "agents": sorted(str(a.pk) for a in agents),
+                          **{name: values[name] for name in TYPE_FIELDS if name != "description"}})
+    return appointment_type
+
+
+def _validate_agent(agent, organisation) -> None:
+    from mairie.core.organisation.queries import roles_of
+
+    if agent.organisation_id != organisation.pk or not roles_of(agent, organisation):
+        raise ValidationError({"agent": _("Choisissez un agent de la collectivité.")})
+
+
+@transaction.atomic
+def add_availability(*, actor, counter, values: dict, request: HttpRequest | None = None):
+    """An agent receives at `counter` on a weekday (within an optional period) or on one
+    date. Refused when it overlaps another of the agent's availabilities, at any counter:
+    nobody is in two places at once."""
+    from .models import AgentAvailability
+
+    organisation = counter.organisation
+    _plan_check(actor, organisation)
+    availability = AgentAvailability(counter=counter, **values)
+    _validate_agent(availability.agent, organisation)
+    errors = {}
+    if (availability.weekday is None) == (availability.on_date is None):
+        errors["weekday"] = _("Choisissez un jour de la semaine, ou une date, pas les deux.")
+    if not availability.start < availability.end:
+        errors["end"] = _("L'heure de fin doit être après celle de début.")
+    if availability.valid_from and availability.valid_until and \
+            availability.valid_until < availability.valid_from:
+        errors["valid_until"] = _("La fin de validité doit être après son début.")
+    if errors:
+        raise ValidationError(errors)
+    others = AgentAvailability.objects.filter(agent=availability.agent,
+                                              start__lt=availability.end,
+                                              end__gt=availability.start).select_related(
+        "counter")
+    for other in others:
+        if _availabilities_meet(availability, other):
+            raise ValidationError({"start": _(
+                "%(agent)s reçoit déjà à « %(counter)s » sur une partie de ces heures "
+                "(%(other)s).") % {"agent": availability.agent, "counter": other.counter,
+                                   "other": other}})
+    availability.full_clean()
+    availability.save()
+    record_event(organisation=organisation, actor=actor, obj=counter, request=request,
+                 action="appointments.availability_added",
+                 details={"availability": availability.pk, "agent": str(availability.agent_id)})
+    return availability
+
+
+def _availabilities_meet(new, other) -> bool:
+    """Two availabilities of one agent with overlapping hours: do they fall on a same day?"""
+    far_past, far_future = datetime.date.min, datetime.date.max
+
+    def period(a):
+        if a.on_date is not None:
+            return a.on_date, a.on_date
+        return a.valid_from or far_past, a.valid_until or far_future
+
+    (a_from, a_to), (b_from, b_to) = period(new), period(other)
+    if a_to < b_from or b_to < a_from:
+        return False
+    if new.on_date is not None and other.on_date is not None:
+        return True
+    if new.on_date is not None:
+        return new.on_date.weekday() == other.weekday
+    if other.on_date is not None:
+        return other.on_date.weekday() == new.weekday
+    return new.weekday == other.weekday
+
+
+@transaction.atomic
+def add_absence(*, actor, organisation, values: dict, request: HttpRequest | None = None):
+    from .models import AgentAbsence
+
+    _plan_check(actor, organisation)
+    absence = AgentAbsence(**values)
+    _validate_agent(absence.agent, organisation)
+    if not absence.starts_at < absence.ends_at:
+        raise ValidationError({"ends_at": _("La fin de l'absence doit être après son début.")})
+    absence.full_clean()
+    absence.save()
+    record_event(organisation=organisation, actor=actor, obj=absence, request=request,
+                 action="appointments.absence_added",
+                 details={"agent": str(absence.agent_id), "from": absence.starts_at.isoformat(),
+                          "to": absence.ends_at.isoformat()})
+    return absence

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import urls_agent, urls_resident, views
 
 app_name = "appointments"
 
@@ -8,3 +8,7 @@ urlpatterns = [
     path("rendez-vous/", views.types, name="types"),
     path("rendez-vous/<uuid:pk>/", views.free_slots, name="free-slots"),
 ]
+
+urlpatterns += urls_resident.urlpatterns  # booking, the signed links, « Mes rendez-vous »
+
+urlpatterns += urls_agent.urlpatterns  # /agent/rendez-vous/… (the desk, the plan)

@@ -1,5 +1,5 @@
 """Residents' pages: choose a type of appointment, see its next free slots (no JavaScript).
-Booking, cancelling and moving by the signed link come with the next pages (issue 6)."""
+Booking, the signed links and the waiting list are in `views_resident.py`."""
 
 from __future__ import annotations
 
@@ -32,7 +32,10 @@ def free_slots(request, pk):
         except ValueError:
             after = None
     slots = queries.next_free_slots(appointment_type, after=after, limit=SLOTS_PER_PAGE)
+    from .views_resident import waiting_list_form
+
     return render(request, "appointments/free_slots.html", {
         "type": appointment_type, "slots": slots, "day": day if after else "",
+        "waiting_form": waiting_list_form(request, appointment_type),
         "next_day": (timezone.localdate(slots[-1].start) + datetime.timedelta(days=1)
                      if len(slots) == SLOTS_PER_PAGE else None)})

@@ -11,3 +11,10 @@ class BookingConfig(AppConfig):
         from . import services
 
         services.register()
+
+        # The API's scopes, and what the app declares about personal data (decision 0493).
+        from .api import register_scopes
+        from .privacy import register_privacy
+
+        register_scopes()
+        register_privacy()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from mairie.core.organisation.models import Role
+from mairie.core.organisation.models import Role, Service
 
 from . import rules
 from .models import BookingRight, FeedToken, Loan, Reservation, Resource
@@ -130,6 +131,80 @@ def loans_visible_to(user, organisation) -> QuerySet[Loan]:
 def loan_history(user, resource: Resource) -> QuerySet[Loan]:
     """Every loan of one item, newest first (for whoever sees the item's loans)."""
     return loans_visible_to(user, resource.organisation).filter(resource=resource)
+
+
+def resource_agenda(user, resource: Resource, start: datetime.datetime,
+                    end: datetime.datetime) -> QuerySet[Reservation]:
+    """The active reservations of a resource over [start, end), for whoever sees the
+    resource (its agenda: when it is taken and by whom; the view shows the title only to
+    those who see the reservation, decision 0489)."""
+    if resource_visible_to(user, resource.organisation, resource.pk) is None:
+        return Reservation.objects.none()
+    return (Reservation.objects.filter(overlapping(start, end), resource=resource)
+            .select_related("booker", "series").order_by("start"))
+
+
+def my_reservations(user, organisation) -> QuerySet[Reservation]:
+    """The reservations `user` made in `organisation`, whatever their state."""
+    return reservations_visible_to(user, organisation).filter(booker=user)
+
+
+def reservation_visible_to(user, organisation, pk) -> Reservation | None:
+    return reservations_visible_to(user, organisation).filter(pk=pk).first()
+
+
+def request_to_decide(user, organisation, pk) -> Reservation | None:
+    return requests_to_decide(user, organisation).select_related("series").filter(pk=pk) \
+        .first()
+
+
+def equipment_visible_to(user, organisation) -> QuerySet[Resource]:
+    """The equipment items `user` sees, each with `open_loans` (its open loan when `user`
+    sees it: borrower and date) and `is_out` (whether it is out, whoever has it)."""
+    open_loans = loans_visible_to(user, organisation).filter(returned_at__isnull=True)
+    return (resources_visible_to(user, organisation).filter(kind=Resource.Kind.EQUIPMENT)
+            .select_related("organisation")
+            .annotate(is_out=Exists(Loan.objects.filter(resource=OuterRef("pk"),
+                                                        returned_at__isnull=True)))
+            .prefetch_related(Prefetch("loans", queryset=open_loans, to_attr="open_loans"))
+            .order_by("name"))
+
+
+def overdue_loans(user, organisation, today: datetime.date) -> QuerySet[Loan]:
+    """Open loans `user` sees whose return date has passed, the oldest date first."""
+    return (loans_visible_to(user, organisation)
+            .filter(returned_at__isnull=True, due_on__lt=today).order_by("due_on"))
+
+
+def loan_visible_to(user, organisation, pk) -> Loan | None:
+    return loans_visible_to(user, organisation).filter(pk=pk).first()
+
+
+def borrowers_for(user, resource: Resource) -> QuerySet:
+    """The agents of the organisation an item may be lent to, for those who lend it."""
+    User = get_user_model()
+    if not rules.may_lend(user, resource):
+        return User.objects.none()
+    return (User.objects.filter(organisation_id=resource.organisation_id, is_active=True,
+                                memberships__organisation_id=resource.organisation_id)
+            .distinct().order_by("last_name", "first_name", "email"))
+
+
+def services_for_resources(user, organisation) -> QuerySet[Service]:
+    """The services in which `user` may create or edit resources: all for administrators,
+    the services they manage otherwise."""
+    services = Service.objects.filter(organisation=organisation).order_by("name")
+    pairs = rules.pairs_of(user, organisation)
+    if any(role == Role.ADMINISTRATOR for _service, role in pairs):
+        return services
+    return services.filter(pk__in=[service_id for service_id, role in pairs
+                                   if role == Role.MANAGER])
+
+
+def organisation_services(user, organisation) -> QuerySet[Service]:
+    if not rules.is_agent_of(user, organisation):
+        return Service.objects.none()
+    return Service.objects.filter(organisation=organisation).order_by("name")
 
 
 def feed_resource(token: str) -> Resource | None:

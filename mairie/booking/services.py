@@ -13,6 +13,7 @@ import itertools
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dateutil.rrule import rrule as RRule
 from dateutil.rrule import rrulestr
@@ -34,6 +35,9 @@ from mairie.core.organisation.models import Role, Service
 from . import rules
 from .models import BookingRight, FeedToken, Loan, Reservation, ReservationSeries, Resource
 from .queries import overlapping
+
+if TYPE_CHECKING:
+    from mairie.core.users.models import User
 
 KIND_TO_DECIDE = "booking.request_to_decide"
 KIND_DECIDED = "booking.reservation_decided"
@@ -106,9 +110,17 @@ def _span(start: datetime.datetime, end: datetime.datetime, organisation) -> str
     return f"{begin:%d/%m/%Y %H:%M} – {finish:%d/%m/%Y %H:%M}"
 
 
+def _person(user: User | None) -> str:
+    """How a booker or a borrower is named in a message: their full name, else the account
+    itself; a neutral label once the account was erased (SET_NULL)."""
+    if user is None:
+        return _("compte supprimé")
+    return user.get_full_name() or str(user)
+
+
 def _clash_message(other: Reservation) -> str:
     return _("%(resource)s est déjà réservée le %(span)s par %(who)s.") % {
-        "resource": other.resource.name, "who": other.booker.get_full_name() or other.booker,
+        "resource": other.resource.name, "who": _person(other.booker),
         "span": _span(other.start, other.end, other.organisation)}
 
 
@@ -227,8 +239,12 @@ def _approvers(resource: Resource) -> list:
     return users
 
 
-def _page_url() -> str:
-    return reverse("booking:resources")
+def _page_url(name: str = "booking:resources") -> str:
+    return reverse(name)
+
+
+def duration_label(duration: datetime.timedelta) -> str:
+    return _duration_label(duration)
 
 
 def _ask_approval(actor, reservation: Reservation, occurrences: int = 1) -> None:
@@ -241,7 +257,7 @@ def _ask_approval(actor, reservation: Reservation, occurrences: int = 1) -> None
                                 occurrences) % {"count": occurrences}
     notify(organisation=resource.organisation, recipients=_approvers(resource),
            kind=KIND_TO_DECIDE, title=title, body=reservation.title, actor=actor,
-           about=reservation, url=_page_url())
+           about=reservation, url=_page_url("booking:approvals"))
 
 
 def _audit(action: str, actor, obj, request=None, **details) -> None:
@@ -388,8 +404,30 @@ def reserve_series(*, actor, resource: Resource, start: datetime.datetime,
     return result
 
 
+class _Preview(Exception):
+    def __init__(self, result: SeriesResult):
+        super().__init__("preview")
+        self.result = result
+
+
+def preview_series(*, actor, resource: Resource, start: datetime.datetime,
+                   end: datetime.datetime, rrule: str, title: str = "",
+                   now: datetime.datetime | None = None) -> SeriesResult:
+    """What `reserve_series` would book, and its conflict report, with nothing kept: the
+    series is booked inside a savepoint that is then rolled back (rows, audit events and the
+    notifications' on-commit deliveries go with it), so the report follows exactly the rules
+    of the real booking, quotas counted occurrence by occurrence (decision 0488). Raises what
+    `reserve_series` raises. The returned reservations are not saved."""
+    try:
+        with transaction.atomic():
+            raise _Preview(reserve_series(actor=actor, resource=resource, start=start, end=end,
+                                          rrule=rrule, title=title, now=now))
+    except _Preview as preview:
+        return preview.result
+
+
 def _decidable(reservation: Reservation, whole_series: bool) -> list[Reservation]:
-    reservations = Reservation.objects.select_for_update().filter(
+    reservations = Reservation.objects.select_for_update(of=("self",)).filter(
         state=Reservation.State.REQUESTED)
     if whole_series and reservation.series_id:
         reservations = reservations.filter(series_id=reservation.series_id)
@@ -411,7 +449,7 @@ def _tell_booker(actor, reservations: list[Reservation], kind: str, title: str,
         title += " " + ngettext("(%(count)d occurrence)", "(%(count)d occurrences)",
                                 len(reservations)) % {"count": len(reservations)}
     notify(organisation=first.organisation, recipients=[first.booker], kind=kind, title=title,
-           body=body, actor=actor, about=first, url=_page_url())
+           body=body, actor=actor, about=first, url=_page_url("booking:mine"))
 
 
 @transaction.atomic
@@ -468,7 +506,7 @@ def cancel(*, actor, reservation: Reservation, reason: str = "", whole_series: b
     this one on. The booker is told when someone else cancels."""
     if not rules.may_cancel(actor, reservation):
         raise PermissionDenied
-    active = Reservation.objects.select_for_update().filter(
+    active = Reservation.objects.select_for_update(of=("self",)).filter(
         state__in=Reservation.ACTIVE_STATES)
     if whole_series and reservation.series_id:
         active = active.filter(series_id=reservation.series_id, start__gte=reservation.start)
@@ -536,6 +574,102 @@ def create_resource(*, actor, service: Service, kind: str, name: str,
     return resource
 
 
+def may_edit_resource(actor, resource: Resource) -> bool:
+    """Whoever may create a resource in its service edits or deactivates it."""
+    return may_create_resource(actor, resource.service)
+
+
+def _replace_rights(resource: Resource, rights: Iterable[tuple[Service | None, str]]) -> bool:
+    wanted = set()
+    for right_service, role in rights:
+        if role and role not in Role.values:
+            raise ValidationError({"rights": _("Rôle inconnu.")})
+        if right_service is not None and right_service.organisation_id != resource.organisation_id:
+            raise ValidationError(_("Ce service n'appartient pas à la collectivité."))
+        wanted.add((right_service.pk if right_service else None, role or ""))
+    current = {(right.service_id, right.role): right.pk for right in resource.rights.all()}
+    if set(current) == wanted:
+        return False
+    BookingRight.objects.filter(pk__in=[pk for line, pk in current.items()
+                                        if line not in wanted]).delete()
+    BookingRight.objects.bulk_create([BookingRight(resource=resource, service_id=service_id,
+                                                   role=role)
+                                      for service_id, role in wanted - set(current)])
+    return True
+
+
+EDITABLE_FIELDS = ("kind", "name", "service", "description", "location", "capacity",
+                   "equipment", "inventory_number", "accessible", "accessibility_notes",
+                   "max_days_ahead", "max_duration", "requires_approval", "approver_service",
+                   "approver_role", "quota_hours_per_week", "quota_future_reservations")
+
+
+@transaction.atomic
+def update_resource(*, actor, resource: Resource,
+                    rights: Iterable[tuple[Service | None, str]] | None = None,
+                    request: HttpRequest | None = None, **fields) -> Resource:
+    """Change a resource's description and rules (and, with `rights`, its "may book" lines).
+    Moving it to another service needs the right to create resources there too. The audit
+    event names the changed fields."""
+    resource = _locked(resource)
+    if not may_edit_resource(actor, resource):
+        raise PermissionDenied
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    organisation = resource.organisation
+    new_service = fields.get("service")
+    if new_service is not None and new_service.pk != resource.service_id:
+        if new_service.organisation_id != organisation.pk:
+            raise ValidationError(_("Ce service n'appartient pas à la collectivité."))
+        if not may_create_resource(actor, new_service):
+            raise ValidationError({"service": _(
+                "Vous ne gérez pas ce service : vous ne pouvez pas lui confier la ressource.")})
+    approver_service = fields.get("approver_service")
+    if approver_service is not None and approver_service.organisation_id != organisation.pk:
+        raise ValidationError(_("Ce service n'appartient pas à la collectivité."))
+    if "kind" in fields and fields["kind"] not in Resource.Kind.values:
+        raise ValidationError({"kind": _("Choisissez le type de ressource.")})
+    if "name" in fields:
+        fields["name"] = (fields["name"] or "").strip()
+        if not fields["name"]:
+            raise ValidationError({"name": _("Indiquez le nom de la ressource.")})
+    kind, name = fields.get("kind", resource.kind), fields.get("name", resource.name)
+    if Resource.objects.filter(organisation=organisation, kind=kind, name=name) \
+            .exclude(pk=resource.pk).exists():
+        raise ValidationError({"name": _("Une ressource de ce type porte déjà ce nom.")})
+    if kind != Resource.Kind.EQUIPMENT and resource.kind == Resource.Kind.EQUIPMENT and \
+            Loan.objects.filter(resource=resource, returned_at__isnull=True).exists():
+        raise ValidationError({"kind": _("Ce matériel est prêté : attendez son retour pour "
+                                         "en changer le type.")})
+    changed = [name for name, value in fields.items() if getattr(resource, name) != value]
+    for name, value in fields.items():
+        setattr(resource, name, value)
+    resource.full_clean()
+    resource.save()
+    if rights is not None and _replace_rights(resource, rights):
+        changed.append("rights")
+    if changed:
+        _audit("booking.resource_updated", actor, resource, request, changed=sorted(changed))
+    return resource
+
+
+@transaction.atomic
+def set_resource_active(*, actor, resource: Resource, active: bool,
+                        request: HttpRequest | None = None) -> Resource:
+    """Take a resource out of booking (or back). Its reservations stay as they are: the
+    page tells the manager how many are still to come."""
+    resource = _locked(resource)
+    if not may_edit_resource(actor, resource):
+        raise PermissionDenied
+    if resource.is_active != active:
+        resource.is_active = active
+        resource.save(update_fields=["is_active", "updated_at"])
+        _audit("booking.resource_reactivated" if active else "booking.resource_deactivated",
+               actor, resource, request)
+    return resource
+
+
 @transaction.atomic
 def reset_resource_feed(*, actor, resource: Resource) -> Resource:
     """A new secret for the resource's iCalendar feed: the old address stops working."""
@@ -591,7 +725,7 @@ def check_out(*, actor, resource: Resource, borrower, due_on: datetime.date,
         .select_related("borrower").first()
     if current is not None:
         raise ValidationError(_("%(item)s est déjà prêté à %(who)s jusqu'au %(date)s.") % {
-            "item": resource.name, "who": current.borrower.get_full_name() or current.borrower,
+            "item": resource.name, "who": _person(current.borrower),
             "date": current.due_on.strftime("%d/%m/%Y")})
     loan = Loan.objects.create(organisation=organisation, resource=resource, borrower=borrower,
                                checked_out_at=timezone.now(), checked_out_by=actor,
@@ -599,7 +733,7 @@ def check_out(*, actor, resource: Resource, borrower, due_on: datetime.date,
     _audit("booking.checked_out", actor, loan, request, borrower=str(borrower.pk),
            due_on=due_on.isoformat())
     notify(organisation=organisation, recipients=[borrower], kind=KIND_LOAN, actor=actor,
-           about=loan, url=_page_url(),
+           about=loan, url=_page_url("booking:loans"),
            title=_("%(item)s vous est prêté jusqu'au %(date)s") % {
                "item": resource.name, "date": due_on.strftime("%d/%m/%Y")})
     return loan
@@ -643,13 +777,14 @@ def remind_overdue_loans(*, now: datetime.datetime | None = None) -> int:
                 else Q(reminded_at=loan.reminded_at)).update(reminded_at=now)
             if not claimed:
                 continue
-            recipients = [loan.borrower] + ([loan.checked_out_by] if loan.checked_out_by
-                                            and loan.checked_out_by.is_active else [])
+            recipients = ([loan.borrower] if loan.borrower else []) + (
+                [loan.checked_out_by] if loan.checked_out_by
+                and loan.checked_out_by.is_active else [])
             notify(organisation=loan.organisation, recipients=recipients, kind=KIND_LOAN,
-                   about=loan, url=_page_url(),
+                   about=loan, url=_page_url("booking:loans"),
                    title=_("%(item)s prêté à %(who)s devait être rendu le %(date)s") % {
                        "item": loan.resource.name,
-                       "who": loan.borrower.get_full_name() or loan.borrower,
+                       "who": _person(loan.borrower),
                        "date": loan.due_on.strftime("%d/%m/%Y")})
             sent += 1
     return sent

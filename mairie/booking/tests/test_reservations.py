@@ -7,7 +7,7 @@ import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from mairie.booking import queries, rules, services
 from mairie.booking.models import Reservation

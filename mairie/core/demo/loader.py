@@ -191,6 +191,13 @@ def load_demo() -> DemoResult:
         from mairie.crm.demo import load_crm_demo
 
         load_crm_demo(org, resident_emails=[p.email for p in people.residents])
+        # Appointments and the booking of rooms, vehicles, equipment (issue 6; idempotent,
+        # see appointments/demo.py and booking/demo.py).
+        from mairie.appointments.demo import load_appointments_demo
+        from mairie.booking.demo import load_booking_demo
+
+        load_appointments_demo(org, resident_emails=[p.email for p in people.residents])
+        load_booking_demo(org)
     return DemoResult(org, accounts, created)
 
 

@@ -27,6 +27,17 @@ LABELS = {
     "mediator": _("Aidant"), "domains": _("Domaines"), "consented_at": _("Accord donné le"),
     "expires_at": _("Expire le"), "revoked_at": _("Révoqué le"), "journal": _("Journal"),
     "by": _("Par"), "what": _("Quoi"),
+    # Appointments and booking (issue 6).
+    "type": _("Type"), "place": _("Lieu"), "start": _("Début"), "end": _("Fin"),
+    "attendance": _("Présence"), "booked_at": _("Réservé le"),
+    "cancelled_at": _("Annulé le"), "dossier": _("Dossier"),
+    "registered_at": _("Inscrit le"), "wanted_until": _("Jusqu'au"),
+    "told_at": _("Dernier avis le"), "ended_at": _("Terminé le"),
+    "resource": _("Ressource"), "kind": _("Type"), "recurring": _("Série"),
+    "refusal_reason": _("Motif du refus"), "item": _("Matériel"),
+    "inventory_number": _("Numéro d'inventaire"), "checked_out_at": _("Prêté le"),
+    "due_on": _("À rendre le"), "returned_at": _("Rendu le"),
+    "condition_out": _("État au départ"), "condition_in": _("État au retour"),
 }
 
 
