@@ -15,8 +15,6 @@ import datetime
 import zoneinfo
 
 import phonenumbers
-from django.contrib.auth import get_user_model
-from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -256,9 +254,7 @@ class AppointmentTypeViewSet(OrganisationTimeMixin, viewsets.ReadOnlyModelViewSe
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return AppointmentType.objects.none()
-        return queries.bookable_types(_organisation(self.request)).prefetch_related(
-            Prefetch("counters", queryset=Counter.objects.filter(is_active=True),
-                     to_attr="active_counters"))
+        return queries.bookable_types_with_counters(_organisation(self.request))
 
     @extend_schema(
         summary="Créneaux libres d'un type",
@@ -307,14 +303,6 @@ def _acts_for_resident(request, organisation) -> bool:
             _("Activez la double authentification de votre compte pour utiliser l'API en "
               "tant qu'agent."), code="second_factor_required")
     return True
-
-
-def _resident_account(organisation, email: str):
-    """The active account of the organisation with that address, if any: the appointment
-    then shows in their « Mes rendez-vous »."""
-    return (get_user_model().objects.filter(organisation=organisation, is_active=True,
-                                            email__iexact=email.strip()).first()
-            if email.strip() else None)
 
 
 def slot_taken_body(exc: services.SlotTaken) -> dict:
@@ -375,8 +363,7 @@ class AppointmentViewSet(OrganisationTimeMixin, viewsets.GenericViewSet):
             "organisation": organisation, "for_resident": for_resident})
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        slot = (Slot.objects.filter(organisation=organisation, pk=data["slot"])
-                .select_related("appointment_type__organisation", "counter").first())
+        slot = queries.slot_of_organisation(organisation, data["slot"])
         if slot is None or not slot.appointment_type.is_active:
             raise exceptions.ValidationError({"slot": [_("Créneau introuvable dans cette "
                                                          "collectivité.")]})
@@ -386,7 +373,8 @@ class AppointmentViewSet(OrganisationTimeMixin, viewsets.GenericViewSet):
             # The desk's rule (decision 0485): agents of the services receiving there.
             if not rules.works_at_desk(request.user, slot.counter):
                 raise exceptions.PermissionDenied(_("Vous ne tenez pas l'accueil de ce lieu."))
-            account, channel = _resident_account(organisation, data["email"]), data["channel"]
+            account = queries.resident_account(organisation, data["email"])
+            channel = data["channel"]
         else:
             account, channel = request.user, Appointment.Channel.ONLINE
         try:
@@ -503,6 +491,8 @@ class AttendanceRequestSerializer(serializers.Serializer):
 _STALE = inline_serializer("AttendanceStale", {
     "status": serializers.IntegerField(), "code": serializers.CharField(),
     "detail": serializers.CharField(), "current": DeskAppointmentSerializer()})
+_STALE_RESPONSE = OpenApiResponse(_STALE, description="Un autre agent a noté autre chose "
+                                  "entre-temps (`stale`).")
 
 
 @extend_schema_view(
@@ -555,8 +545,7 @@ class DeskAppointmentViewSet(OrganisationTimeMixin, viewsets.GenericViewSet):
         summary="Noter l'arrivée", request=AttendanceRequestSerializer,
         description="L'usager est arrivé (le jour du rendez-vous). Journalisé.",
         responses={200: DeskAppointmentSerializer,
-                   409: OpenApiResponse(_STALE, description="Un autre agent a noté autre "
-                                        "chose entre-temps (`stale`)."),
+                   409: _STALE_RESPONSE,
                    **error_responses(400, 401, 403, 404)})
     @action(detail=True, methods=["post"], url_path="check-in")
     def check_in(self, request, pk=None):
@@ -566,8 +555,7 @@ class DeskAppointmentViewSet(OrganisationTimeMixin, viewsets.GenericViewSet):
         summary="Noter l'absence", request=AttendanceRequestSerializer,
         description="L'usager n'est pas venu (une fois l'heure passée). Journalisé.",
         responses={200: DeskAppointmentSerializer,
-                   409: OpenApiResponse(_STALE, description="Un autre agent a noté autre "
-                                        "chose entre-temps (`stale`)."),
+                   409: _STALE_RESPONSE,
                    **error_responses(400, 401, 403, 404)})
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request, pk=None):

@@ -10,7 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from . import rules
-from .models import Appointment, AppointmentType, Slot
+from .models import Appointment, AppointmentType, Counter, Slot
 
 SEARCH_LIMIT = 50
 
@@ -58,6 +58,34 @@ def next_free_slots(appointment_type: AppointmentType, *,
     """The next `limit` free slots of the type (at most SEARCH_LIMIT), with their counter."""
     return list(free_slots(appointment_type, after=after, counter=counter)
                 .select_related("counter")[:max(1, min(limit, SEARCH_LIMIT))])
+
+
+def bookable_types_with_counters(organisation) -> QuerySet[AppointmentType]:
+    """`bookable_types`, each with its open counters in `active_counters` (one query)."""
+    from django.db.models import Prefetch
+
+    return bookable_types(organisation).prefetch_related(
+        Prefetch("counters", queryset=Counter.objects.filter(is_active=True),
+                 to_attr="active_counters"))
+
+
+def slot_of_organisation(organisation, pk) -> Slot | None:
+    """A slot of `organisation` named by an API client (the booking says why it cannot be
+    booked), with its type and counter."""
+    return (Slot.objects.filter(organisation=organisation, pk=pk)
+            .select_related("appointment_type__organisation", "counter").first())
+
+
+def resident_account(organisation, email: str):
+    """The active account of `organisation` with that address, if any: an appointment an
+    agent books for it then shows in the person's « Mes rendez-vous »."""
+    from django.contrib.auth import get_user_model
+
+    email = (email or "").strip()
+    if not email:
+        return None
+    return get_user_model().objects.filter(organisation=organisation, is_active=True,
+                                           email__iexact=email).first()
 
 
 def bookable_slot(appointment_type: AppointmentType, pk) -> Slot:
