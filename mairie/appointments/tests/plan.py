@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime
 
+from django.utils import timezone
+
 from mairie.appointments.models import (
     AgentAvailability,
     AppointmentType,
@@ -43,7 +45,10 @@ def make_type(organisation, *, counters, agents, name="Passeport et carte d'iden
 
 
 def next_weekday(weekday: int, *, at_least_days: int = 3) -> datetime.date:
-    day = datetime.date.today() + datetime.timedelta(days=at_least_days)
+    """The first `weekday` at least `at_least_days` after today, today read from the same
+    clock and zone as the booking rules (`timezone.now()`), so its slots are always far enough
+    ahead for the minimum notice."""
+    day = timezone.localdate() + datetime.timedelta(days=at_least_days)
     while day.weekday() != weekday:
         day += datetime.timedelta(days=1)
     return day
@@ -51,7 +56,7 @@ def next_weekday(weekday: int, *, at_least_days: int = 3) -> datetime.date:
 
 def next_occurrence(month: int, day: int) -> datetime.date:
     """The next `day`/`month` at least a week from now."""
-    today = datetime.date.today()
+    today = timezone.localdate()
     found = datetime.date(today.year, month, day)
     if found < today + datetime.timedelta(days=7):
         found = datetime.date(today.year + 1, month, day)

@@ -6,6 +6,7 @@ appointment — another citizen, another counter's agent, another collectivité.
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from mairie.api.services import create_token
 from mairie.appointments import services
@@ -280,7 +281,7 @@ def test_an_agent_reads_the_day_of_a_counter_where_they_receive_and_it_is_audite
     event = AuditEvent.objects.get(action="appointments.day_read")
     assert event.actor == agent and event.details["count"] == 1
     empty = client.get(f"{COUNTERS}{counter.pk}/appointments/", **headers).json()
-    assert monday != datetime.date.today() and empty["results"] == []
+    assert monday != timezone.localdate() and empty["results"] == []
     bad = client.get(f"{COUNTERS}{counter.pk}/appointments/", {"date": "demain"}, **headers)
     assert bad.status_code == 400 and "date" in bad.json()["errors"]
 
@@ -335,8 +336,6 @@ DESK = "/api/v1/desk-appointments/"
 @pytest.fixture
 def begun(today_booked):
     """The appointment, moved (for the test) to an hour ago today."""
-    from django.utils import timezone
-
     Appointment.objects.filter(pk=today_booked.pk).update(
         starts_at=timezone.now() - datetime.timedelta(minutes=5))
     return today_booked
