@@ -36,6 +36,8 @@ def free_slots(request, pk):
 
     return render(request, "appointments/free_slots.html", {
         "type": appointment_type, "slots": slots, "day": day if after else "",
-        "waiting_form": waiting_list_form(request, appointment_type),
+        # The form itself only when nothing is offered; else a link to its page, which keeps
+        # the page a rush reads light (no form, no CSRF cookie).
+        "waiting_form": None if slots else waiting_list_form(request, appointment_type),
         "next_day": (timezone.localdate(slots[-1].start) + datetime.timedelta(days=1)
                      if len(slots) == SLOTS_PER_PAGE else None)})

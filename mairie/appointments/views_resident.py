@@ -14,14 +14,14 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from . import abuse, ics, queries, services, services_resident
 from .forms import BookingForm, MoveForm, WaitingListForm
 from .models import Appointment, Slot
-from .templatetags.appointments_time import at_counter
+from .templatetags.appointments_time import at_counter, slot_when
 
 DRAFT = "appointments_booking_draft"
 MOVE_SLOTS = 20
@@ -40,8 +40,7 @@ def _account(request):
 
 
 def _slot_label(slot: Slot, *, with_place: bool = True) -> str:
-    start = at_counter(slot.start, slot.counter)
-    when = formats.date_format(start, "l j F Y, H\\hi")
+    when = slot_when(at_counter(slot.start, slot.counter))
     if not with_place:
         return when
     place = ", ".join(part for part in (slot.counter.name, slot.counter.address) if part)
@@ -240,11 +239,10 @@ def move(request, token):
             except services.BookingRefused as exc:
                 form.add_error("slot", exc.message)
             else:
-                start = at_counter(chosen.start, chosen.counter)
                 messages.success(request, _(
                     "Votre rendez-vous est déplacé au %(date)s. Un courriel avec le nouvel "
                     "horaire vous est envoyé.") % {
-                    "date": formats.date_format(start, "l j F Y, H\\hi")})
+                    "date": slot_when(at_counter(chosen.start, chosen.counter))})
                 return redirect("appointments:manage", token=token)
         return render(request, "appointments/move.html", context)
 

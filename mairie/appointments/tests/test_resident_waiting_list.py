@@ -64,6 +64,19 @@ def test_the_type_page_offers_the_waiting_list_when_nothing_is_free(client, full
     assert WaitingListEntry.objects.filter(ended_at__isnull=True).count() == 1
 
 
+def test_with_slots_offered_the_type_page_links_to_the_waiting_list_page(client, passport):
+    """The page a rush reads carries no form: the list is one link away, and its page has
+    the form."""
+    page = client.get(reverse("appointments:free-slots", args=[passport.pk]))
+    waiting = reverse("appointments:waiting-list", args=[passport.pk])
+    assert page.status_code == 200 and 'name="attente-email"' not in page.text
+    assert f'href="{waiting}"' in page.text
+    first = slots_of(passport)[0]
+    assert f'href="{reverse("appointments:book", args=[passport.pk, first.pk])}"' in page.text
+    form = client.get(waiting)
+    assert form.status_code == 200 and 'name="attente-email"' in form.text
+
+
 def test_a_wrong_date_is_refused_on_its_field_and_the_input_kept(client, full):
     page = join(client, full, email="pas-une-adresse", wanted_until="2001-01-01")
     assert page.status_code == 200
