@@ -28,7 +28,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mairie.core.audit.services import record_event
+from mairie.core.audit.services import appended_at_the_end, record_event
 
 from . import rules, schedule, services_resident
 from .models import Appointment, AppointmentType, Closure, Slot
@@ -399,7 +399,10 @@ def book_appointment(*, appointment_type: AppointmentType, slot: Slot, account=N
     if not _still_free(slot):
         raise _taken(appointment_type, slot.start)
     try:
-        with transaction.atomic():
+        # The audit event is chained at the end of the block: the organisation's chain head,
+        # which every audited writer of the organisation waits for, stays locked from there
+        # to the commit only, not while the seat is taken (bench/appointments_burst.py).
+        with transaction.atomic(), appended_at_the_end():
             _lock_person(person)
             locked = _lock_agent_slots([slot])
             _check_hoarding(person, appointment_type, now)
