@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
+    AGENT_NOTE_MAX_LENGTH,
     AgentAvailability,
     Appointment,
     AppointmentType,
@@ -110,6 +111,27 @@ class LinkDossierForm(forms.Form):
                              help_text=_("Par exemple 2026-000123 ; vide pour retirer le "
                                          "lien."))
     current = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+class NoteField(forms.CharField):
+    """A textarea's text with its line breaks as « \n » before its length is checked: the
+    browser counts a line break as one character, and sends it as two."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class AgentNoteForm(forms.Form):
+    """The agents' note of an appointment. `vue` is the note the agent read (decision
+    0487): another agent's change meanwhile is not overwritten."""
+
+    note = NoteField(
+        label=_("Note de l'agent"), max_length=AGENT_NOTE_MAX_LENGTH, required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Pour les agents de l'accueil, jamais montrée à la personne : pièces à "
+                    "apporter, rappel à faire… 2 000 caractères au plus ; vide pour effacer."))
+    vue = NoteField(widget=forms.HiddenInput, required=False)
 
 
 # --- The plan --------------------------------------------------------------------------------

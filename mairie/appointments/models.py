@@ -284,6 +284,9 @@ class Slot(OrganisationScopedModel):
         return not (self.blocked or self.withdrawn or self.holds) and self.booked < self.capacity
 
 
+AGENT_NOTE_MAX_LENGTH = 2000
+
+
 class Appointment(OrganisationScopedModel):
     """One resident's booking of one seat of a slot, with an account or with name, e-mail
     and phone. Opaque id; the resident manages it through a signed link."""
@@ -329,6 +332,7 @@ class Appointment(OrganisationScopedModel):
     dossier = models.ForeignKey("procedures.Dossier", null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="appointments",
                                 verbose_name=_("dossier"))
+    # Written by `services.set_agent_note`, at most AGENT_NOTE_MAX_LENGTH characters.
     agent_note = models.TextField(_("note de l'agent"), blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     reminded_at = models.DateTimeField(null=True, blank=True, editable=False)

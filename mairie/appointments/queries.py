@@ -28,20 +28,22 @@ def bookable_type(organisation, pk) -> AppointmentType:
 
 
 def booking_window(appointment_type: AppointmentType,
-                   now: datetime.datetime | None = None) -> tuple[datetime.datetime,
-                                                                  datetime.datetime]:
+                   now: datetime.datetime | None = None, *,
+                   notice: bool = True) -> tuple[datetime.datetime, datetime.datetime]:
     """From when to when the type may be booked now: after the minimal notice, up to the
-    horizon."""
+    horizon. Without `notice` (an agent booking on the phone or at the counter, decision
+    0495), from now."""
     now = now or timezone.now()
-    return (now + datetime.timedelta(hours=appointment_type.min_notice_hours),
+    hours = appointment_type.min_notice_hours if notice else 0
+    return (now + datetime.timedelta(hours=hours),
             now + datetime.timedelta(days=appointment_type.max_days_ahead))
 
 
 def free_slots(appointment_type: AppointmentType, *, after: datetime.datetime | None = None,
-               counter=None) -> QuerySet[Slot]:
+               counter=None, notice: bool = True) -> QuerySet[Slot]:
     """The type's free slots within its booking window, from `after`, in time order. Served
     by the partial index `appointments_slot_search` (type, start) whatever the horizon."""
-    opens, closes = booking_window(appointment_type)
+    opens, closes = booking_window(appointment_type, notice=notice)
     start = max(after, opens) if after else opens
     slots = Slot.objects.filter(organisation_id=appointment_type.organisation_id,
                                 appointment_type=appointment_type, blocked=False,
@@ -54,9 +56,10 @@ def free_slots(appointment_type: AppointmentType, *, after: datetime.datetime | 
 
 def next_free_slots(appointment_type: AppointmentType, *,
                     after: datetime.datetime | None = None, limit: int = 10,
-                    counter=None) -> list[Slot]:
-    """The next `limit` free slots of the type (at most SEARCH_LIMIT), with their counter."""
-    return list(free_slots(appointment_type, after=after, counter=counter)
+                    counter=None, notice: bool = True) -> list[Slot]:
+    """The next `limit` free slots of the type (at most SEARCH_LIMIT), with their counter;
+    `notice=False` for the desk, whose bookings skip the minimal notice (decision 0495)."""
+    return list(free_slots(appointment_type, after=after, counter=counter, notice=notice)
                 .select_related("counter")[:max(1, min(limit, SEARCH_LIMIT))])
 
 
@@ -321,6 +324,37 @@ def linkable_dossier(user, organisation, number: str):
     if not number:
         return None
     return dossiers_readable_by_agent(user, organisation).filter(number=number).first()
+
+
+DOSSIER_APPOINTMENT_LIMIT = 20
+
+
+def dossier_has_appointments():
+    """For a query of dossiers (`procedures.queries.dossier_for_agent`): whether any
+    appointment is linked to the dossier, so that its page reads them only then. Not a
+    permission: `appointments_of_dossier` filters what is shown."""
+    from django.db.models import Exists, OuterRef
+
+    return Exists(Appointment.objects.filter(dossier_id=OuterRef("pk")))
+
+
+def appointments_of_dossier(user, organisation, dossier) -> list[Appointment]:
+    """The appointments linked to `dossier` (coming, past and cancelled, in time order) at
+    the counters whose desk `user` works (`desk_counters`): what the agent's dossier page
+    lists, each one a desk page `user` may open. Nothing of another organisation; at most
+    DOSSIER_APPOINTMENT_LIMIT + 1 (the caller says when there are more); one query, whatever
+    their number."""
+    if organisation is None or dossier.organisation_id != organisation.pk:
+        return []
+    found = list(Appointment.objects.filter(
+        organisation=organisation, dossier_id=dossier.pk,
+        slot__counter__in=desk_counters(user, organisation))
+        .select_related("slot__counter__organisation", "appointment_type")
+        .order_by("starts_at", "pk")[:DOSSIER_APPOINTMENT_LIMIT + 1])
+    for appointment in found:
+        _with_local(appointment, appointment.slot.counter.zone,
+                    local_start=appointment.starts_at)
+    return found
 
 
 def desk_export_rows(counters, *, day: datetime.date, agent=None) -> list[Appointment]:

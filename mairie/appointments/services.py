@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from mairie.core.audit.services import appended_at_the_end, record_event
 
 from . import rules, schedule, services_resident
-from .models import Appointment, AppointmentType, Closure, Slot
+from .models import AGENT_NOTE_MAX_LENGTH, Appointment, AppointmentType, Closure, Slot
 
 LINK_SALT = "mairie.appointments.manage"
 
@@ -284,10 +284,14 @@ def _lock_agent_slots(slots: list[Slot]) -> dict:
     return {row.pk: row for row in rows}
 
 
-def _check_window(slot: Slot, appointment_type: AppointmentType, now) -> None:
+def _check_window(slot: Slot, appointment_type: AppointmentType, now, *,
+                  notice: bool = True) -> None:
+    """Refuse a past slot, one beyond the type's horizon and — unless `notice` is False (a
+    desk booking, decision 0495) — one closer than its minimal notice."""
     if slot.start <= now:
         raise BookingRefused(_("Ce créneau est déjà passé : choisissez-en un autre."))
-    if slot.start < now + datetime.timedelta(hours=appointment_type.min_notice_hours):
+    if notice and slot.start < now + datetime.timedelta(
+            hours=appointment_type.min_notice_hours):
         raise BookingRefused(
             _("Ce créneau est trop proche : ce rendez-vous se réserve au moins %(hours)s h "
               "à l'avance.") % {"hours": appointment_type.min_notice_hours})
@@ -361,15 +365,17 @@ def _still_free(slot: Slot) -> bool:
                                withdrawn=False).exists()
 
 
-def _taken(appointment_type: AppointmentType, near: datetime.datetime) -> SlotTaken:
+def _taken(appointment_type: AppointmentType, near: datetime.datetime, *,
+           notice: bool = True) -> SlotTaken:
     """`SlotTaken` with the next free slots from the time the resident wanted (`near`), so
     that the losers of a rush spread over the day rather than all chase the same first
-    slots; from the earliest bookable moment when nothing is left after it."""
+    slots; from the earliest bookable moment when nothing is left after it (without the
+    minimal notice for a desk booking, decision 0495)."""
     from .queries import next_free_slots
 
-    slots = next_free_slots(appointment_type, after=near, limit=5)
+    slots = next_free_slots(appointment_type, after=near, limit=5, notice=notice)
     if not slots:
-        slots = next_free_slots(appointment_type, limit=5)
+        slots = next_free_slots(appointment_type, limit=5, notice=notice)
     return SlotTaken(slots)
 
 
@@ -380,7 +386,11 @@ def book_appointment(*, appointment_type: AppointmentType, slot: Slot, account=N
     """Book one seat of `slot` for a resident — with their account, or with name, e-mail
     and phone — in one transaction. `actor` is who books: the resident themself (or None,
     without an account), or an agent on the phone or at the counter. Raises `SlotTaken`
-    (with the next free slots) when someone was faster, `BookingRefused` otherwise."""
+    (with the next free slots) when someone was faster, `BookingRefused` otherwise.
+
+    A booking on the phone or at the counter (`DESK_CHANNELS`) is an agent's, and skips the
+    online minimal notice: the person at the counter may be received in 20 minutes (decision
+    0495). Past slots and slots beyond the horizon are refused on every channel."""
     organisation = appointment_type.organisation
     if slot.appointment_type_id != appointment_type.pk or \
             slot.organisation_id != appointment_type.organisation_id:
@@ -388,16 +398,19 @@ def book_appointment(*, appointment_type: AppointmentType, slot: Slot, account=N
     if actor is not None and actor != account and \
             not rules.books_for_residents(actor, organisation):
         raise PermissionDenied
+    at_the_desk = channel in DESK_CHANNELS
+    if at_the_desk and (actor is None or not rules.books_for_residents(actor, organisation)):
+        raise PermissionDenied
     if not appointment_type.is_active:
         raise BookingRefused(_("Ce rendez-vous ne se réserve plus en ligne."))
     person = _person(organisation=organisation, account=account, name=name, email=email,
                      phone=phone)
     now = timezone.now()
-    _check_window(slot, appointment_type, now)
+    _check_window(slot, appointment_type, now, notice=not at_the_desk)
     # In a rush most attempts are on a slot already gone: a fresh read without any lock turns
     # them away at once, so that the locks are only waited for by those who may still win.
     if not _still_free(slot):
-        raise _taken(appointment_type, slot.start)
+        raise _taken(appointment_type, slot.start, notice=not at_the_desk)
     try:
         # The audit event is chained at the end of the block: the organisation's chain head,
         # which every audited writer of the organisation waits for, stays locked from there
@@ -419,7 +432,7 @@ def book_appointment(*, appointment_type: AppointmentType, slot: Slot, account=N
                                   "start": slot.start.isoformat(), "seat": seat})
             services_resident.after_booked(appointment, request=request)
     except (_Full, IntegrityError):
-        raise _taken(appointment_type, slot.start) from None
+        raise _taken(appointment_type, slot.start, notice=not at_the_desk) from None
     return appointment
 
 
@@ -586,7 +599,8 @@ def desk_block_slot(*, actor, slot: Slot, blocked: bool) -> Slot:
 def desk_book(*, actor, slot: Slot, name: str, email: str, phone: str, channel: str,
               request: HttpRequest | None = None) -> Appointment:
     """Book for a resident on the phone or at the counter: the resident's own rules (the
-    window, the per-person limit); `SlotTaken` with the next free slots when it went."""
+    horizon, the per-person limit) but not the online minimal notice (decision 0495);
+    `SlotTaken` with the next free slots, near ones included, when it went."""
     _desk_check(actor, slot.counter)
     if channel not in DESK_CHANNELS:
         raise BookingRefused(_("Indiquez si la personne appelle ou est à l'accueil."))
@@ -628,6 +642,41 @@ def link_dossier(*, actor, appointment: Appointment, dossier, expected_dossier_i
                               "number": dossier.number if dossier is not None
                               else getattr(current.dossier, "number", "")})
     appointment.dossier = dossier
+    return appointment
+
+
+def plain_note(note: str) -> str:
+    """A note as stored and compared: line breaks as « \\n » (a browser sends a textarea's
+    as « \\r\\n », and a hidden field may come back with either), no surrounding spaces."""
+    return (note or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def set_agent_note(*, actor, appointment: Appointment, note: str, seen: str,
+                   request: HttpRequest | None = None) -> Appointment:
+    """Write the agents' note of the appointment (what to bring, a call back; never shown
+    to the resident). `seen` is the note the agent read: when another agent changed it
+    meanwhile, `StaleDesk` carries the current one and nothing is written. Audited with the
+    note's length, not its text."""
+    _desk_check(actor, appointment.slot.counter)
+    note = plain_note(note)
+    if len(note) > AGENT_NOTE_MAX_LENGTH:
+        raise ValidationError({"note": _("La note fait %(length)s caractères : %(max)s au "
+                                         "plus.") % {"length": len(note),
+                                                     "max": AGENT_NOTE_MAX_LENGTH}})
+    with transaction.atomic():
+        current = Appointment.objects.select_for_update(of=("self",)).get(pk=appointment.pk)
+        if plain_note(current.agent_note) != plain_note(seen):
+            raise StaleDesk(_("Entre-temps, un autre agent a changé la note de ce "
+                              "rendez-vous : rien n'a été enregistré. La note actuelle est "
+                              "affichée ; votre texte est gardé dans le champ, enregistrez-le "
+                              "à nouveau pour remplacer la note actuelle."), current)
+        if note != current.agent_note:
+            Appointment.objects.filter(pk=current.pk).update(agent_note=note,
+                                                             updated_at=timezone.now())
+            record_event(organisation=current.organisation, actor=actor, obj=current,
+                         request=request, action="appointments.note_changed",
+                         details={"length": len(note)})
+    appointment.agent_note = note
     return appointment
 
 

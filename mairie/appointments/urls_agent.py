@@ -19,6 +19,7 @@ urlpatterns = [
     path("agent/rendez-vous/<uuid:pk>/annuler/", views_agent.cancel, name="desk-cancel"),
     path("agent/rendez-vous/<uuid:pk>/dossier/", views_agent.link_dossier,
          name="desk-link-dossier"),
+    path("agent/rendez-vous/<uuid:pk>/note/", views_agent.agent_note, name="desk-note"),
     path("agent/rendez-vous/planning/", views_plan.plan, name="plan"),
     path("agent/rendez-vous/planning/lieux/nouveau/", views_plan.counter_edit,
          name="plan-counter-new"),

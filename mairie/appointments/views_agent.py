@@ -9,6 +9,7 @@ import datetime
 import io
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,6 +21,7 @@ from mairie.core.web.views import agent_required
 
 from . import queries, rules, services
 from .forms_agent import (
+    AgentNoteForm,
     AttendanceForm,
     DeskBookForm,
     DeskFilterForm,
@@ -171,7 +173,7 @@ def _next_slots(slot, exc=None):
     if exc is not None and getattr(exc, "next_slots", None) is not None:
         found = exc.next_slots
     else:
-        found = queries.next_free_slots(slot.appointment_type, limit=5)
+        found = queries.next_free_slots(slot.appointment_type, limit=5, notice=False)
     for other in found:
         other.local_start = other.start.astimezone(other.counter.zone)
     return found
@@ -205,16 +207,20 @@ def book(request, pk):
         "slot": slot, "form": form, "alternatives": alternatives})
 
 
-def _appointment_page(request, appointment, link_form=None, status=200):
+def _appointment_page(request, appointment, link_form=None, note_form=None, status=200,
+                      **extra):
     return render(request, "appointments/agent/appointment.html", {
         "appointment": appointment,
         "link_form": link_form or LinkDossierForm(initial={
             "number": appointment.dossier.number if appointment.dossier_id else "",
             "current": str(appointment.dossier_id or "")}),
+        "note_form": note_form or AgentNoteForm(initial={"note": appointment.agent_note,
+                                                         "vue": appointment.agent_note}),
         "attendance": Appointment.Attendance,
         "started": appointment.starts_at <= timezone.now(),
         "day_query": f"date={appointment.local_start.date().isoformat()}&lieu="
                      f"{appointment.slot.counter_id}",
+        **extra,
     }, status=status)
 
 
@@ -269,3 +275,31 @@ def link_dossier(request, pk):
                 return redirect("appointments:desk-appointment", pk=appointment.pk)
     return _appointment_page(request, appointment, link_form=form)
 
+
+
+@agent_required
+@require_POST
+def agent_note(request, pk):
+    """Save the agents' note. When another agent changed it meanwhile, the page comes back
+    with the current note shown and this agent's text kept in the field (decision 0487)."""
+    appointment = queries.desk_appointment(request.user, request.organisation, pk)
+    form = AgentNoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.set_agent_note(actor=request.user, appointment=appointment,
+                                    note=form.cleaned_data["note"],
+                                    seen=form.cleaned_data["vue"], request=request)
+        except services.StaleDesk as exc:
+            form.add_error(None, exc.message)
+            data = form.data.copy()
+            data["vue"] = exc.current.agent_note  # the next save replaces it knowingly
+            form.data = data
+            appointment.agent_note = exc.current.agent_note
+            return _appointment_page(request, appointment, note_form=form,
+                                     note_changed=True)
+        except ValidationError as exc:
+            form.add_error(None, exc)  # {"note": …}: on its field
+        else:
+            messages.success(request, _("La note de l'agent est enregistrée."))
+            return redirect("appointments:desk-appointment", pk=appointment.pk)
+    return _appointment_page(request, appointment, note_form=form)

@@ -446,6 +446,8 @@ def dossier_for_agent(user, organisation, pk) -> Dossier:
     if (not getattr(user, "is_authenticated", False) or organisation is None
             or user.organisation_id != organisation.pk):
         raise Http404
+    from mairie.appointments.queries import dossier_has_appointments
+
     from .models import CorrectionRequest, DossierDocument, DossierValidation
 
     try:
@@ -457,7 +459,8 @@ def dossier_for_agent(user, organisation, pk) -> Dossier:
                        has_documents=Exists(DossierDocument.objects.filter(
                            dossier_id=OuterRef("pk"))),
                        has_open_correction=Exists(CorrectionRequest.objects.filter(
-                           dossier_id=OuterRef("pk"), answered_at__isnull=True)))
+                           dossier_id=OuterRef("pk"), answered_at__isnull=True)),
+                       has_appointments=dossier_has_appointments())
                    .get(pk=pk))
     except (Dossier.DoesNotExist, ValueError, ValidationError):
         raise Http404 from None

@@ -145,6 +145,19 @@ def _tabs(dossier, current: str, can: dict) -> list[dict]:
     return tabs
 
 
+def _appointments_context(request, dossier) -> dict:
+    """The « Rendez-vous » section: the dossier's appointments at the counters whose desk
+    the agent works, read through the appointments' own query (one query, none when
+    `dossier_for_agent` found no appointment linked)."""
+    from mairie.appointments.queries import DOSSIER_APPOINTMENT_LIMIT, appointments_of_dossier
+
+    if not getattr(dossier, "has_appointments", True):
+        return {"dossier_appointments": [], "dossier_appointments_truncated": False}
+    found = appointments_of_dossier(request.user, request.organisation, dossier)
+    return {"dossier_appointments": found[:DOSSIER_APPOINTMENT_LIMIT],
+            "dossier_appointments_truncated": len(found) > DOSSIER_APPOINTMENT_LIMIT}
+
+
 @agent_required
 @require_safe
 def dossier_page(request, pk, tab=""):
@@ -167,6 +180,7 @@ def dossier_page(request, pk, tab=""):
                 known_files={str(f.stored_file_id): f.stored_file.original_name for f in files}),
             "files": files,
             **workflow.agent_context(request, dossier),
+            **_appointments_context(request, dossier),
         })
     elif tab == "historique":
         context["events"] = list(queries.timeline_of(dossier))
