@@ -100,6 +100,10 @@ TODAY = [  # (type, local time, name, e-mail, phone, with the fixed resident's d
 ]
 
 
+DOSSIER_NOTE = ("Vérifier la photo (moins de 6 mois) et le justificatif de domicile du "
+                "dossier ; ancien passeport à restituer.")
+
+
 def _agents(org) -> dict[str, list]:
     """The demo agents who receive: the accueil's agents, a CCAS agent, the mediator."""
     User = get_user_model()
@@ -195,7 +199,8 @@ def _book_today(appointment_type, slot, *, name, email, phone, account, actor, d
             organisation=org, slot=slot, seat=seat, account=account, name=name, email=email,
             phone=phone, email_key=email.lower(), booked_by=actor,
             channel=Appointment.Channel.PHONE if actor else Appointment.Channel.ONLINE,
-            appointment_type=appointment_type, starts_at=slot.start, dossier=dossier)
+            appointment_type=appointment_type, starts_at=slot.start, dossier=dossier,
+            agent_note=DOSSIER_NOTE if dossier else "")
 
 
 def _appointments(org, counters, types, zone, today, tally: Tally, resident_emails) -> None:
