@@ -4,6 +4,7 @@ appointment for its resident or an agent."""
 from __future__ import annotations
 
 import datetime
+import random
 
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
@@ -61,6 +62,27 @@ def next_free_slots(appointment_type: AppointmentType, *,
     `notice=False` for the desk, whose bookings skip the minimal notice (decision 0495)."""
     return list(free_slots(appointment_type, after=after, counter=counter, notice=notice)
                 .select_related("counter")[:max(1, min(limit, SEARCH_LIMIT))])
+
+
+ALTERNATIVES = 5
+ALTERNATIVES_POOL = 20
+
+
+def alternatives(appointment_type: AppointmentType, near: datetime.datetime, *,
+                 notice: bool = True) -> list[Slot]:
+    """What to offer someone whose slot was just taken: the first free slot from the time
+    they wanted (`near`), then 4 others drawn among the next ones (ALTERNATIVES_POOL), in time
+    order; from the earliest bookable moment when nothing is left after `near`. Drawn, not
+    the next 5 for everyone: in a rush the losers all wanted the same first slots, and the
+    same 5 offered to all of them would be taken again at once (decision 0497)."""
+    pool = next_free_slots(appointment_type, after=near, limit=ALTERNATIVES_POOL,
+                           notice=notice)
+    if not pool:
+        pool = next_free_slots(appointment_type, limit=ALTERNATIVES_POOL, notice=notice)
+    if len(pool) <= ALTERNATIVES:
+        return pool
+    drawn = random.sample(pool[1:], ALTERNATIVES - 1)  # noqa: S311 — a spread, not a secret
+    return [pool[0], *sorted(drawn, key=lambda slot: (slot.start, slot.pk))]
 
 
 def bookable_types_with_counters(organisation) -> QuerySet[AppointmentType]:

@@ -50,8 +50,8 @@ class SlotTaken(BookingRefused):
     ones of the same type, to offer at once."""
 
     def __init__(self, next_slots: list[Slot]):
-        super().__init__(_("Ce créneau vient d'être pris par quelqu'un d'autre. Voici les "
-                           "prochains créneaux libres."))
+        super().__init__(_("Ce créneau vient d'être pris par quelqu'un d'autre. Voici "
+                           "d'autres créneaux libres, à partir de l'heure choisie."))
         self.next_slots = next_slots
 
 
@@ -367,15 +367,13 @@ def _still_free(slot: Slot) -> bool:
 
 def _taken(appointment_type: AppointmentType, near: datetime.datetime, *,
            notice: bool = True) -> SlotTaken:
-    """`SlotTaken` with the next free slots from the time the resident wanted (`near`), so
-    that the losers of a rush spread over the day rather than all chase the same first
-    slots; from the earliest bookable moment when nothing is left after it (without the
-    minimal notice for a desk booking, decision 0495)."""
-    from .queries import next_free_slots
+    """`SlotTaken` with free slots from the time the resident wanted (`near`), drawn so that
+    the losers of a rush spread over the day rather than all chase the same first slots
+    (`queries.alternatives`, decision 0497; without the minimal notice for a desk booking,
+    decision 0495)."""
+    from .queries import alternatives
 
-    slots = next_free_slots(appointment_type, after=near, limit=5, notice=notice)
-    if not slots:
-        slots = next_free_slots(appointment_type, limit=5, notice=notice)
+    slots = alternatives(appointment_type, near, notice=notice)
     return SlotTaken(slots)
 
 

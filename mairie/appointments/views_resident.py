@@ -25,7 +25,6 @@ from .templatetags.appointments_time import at_counter, slot_when
 
 DRAFT = "appointments_booking_draft"
 MOVE_SLOTS = 20
-TAKEN_SLOTS = 5
 
 
 def _page(request, template: str, context: dict, *, status: int = 200):
@@ -102,10 +101,10 @@ def book(request, type_pk, slot_pk):
             if check.required:
                 context["check"] = check
         elif not slot.is_free:
-            context.update(taken=queries.next_free_slots(appointment_type, after=slot.start,
-                                                         limit=TAKEN_SLOTS),
-                           taken_message=_("Ce créneau n'est plus libre. Voici les prochains "
-                                           "créneaux libres."))
+            context.update(taken=queries.alternatives(appointment_type, slot.start),
+                           taken_message=_("Ce créneau n'est plus libre. Voici d'autres "
+                                           "créneaux libres, à partir de l'heure "
+                                           "choisie."))
         return render(request, "appointments/book.html", context)
 
 

@@ -253,6 +253,26 @@ def test_next_free_slots_in_order_from_a_moment_in_one_query(passport, django_as
     assert [s.start for s in slots] == sorted(s.start for s in slots)
 
 
+def test_the_losers_of_a_slot_are_offered_the_first_next_one_and_others_spread(passport):
+    """Everyone who lost the same slot sees its first free successor, then 4 drawn among the
+    next 19: not the same 5 for all, which would be lost again together."""
+    slots = list(Slot.objects.filter(appointment_type=passport).order_by("start", "pk"))
+    wanted = slots[0]
+    services.book_appointment(appointment_type=passport, slot=wanted, **RESIDENT)
+    offers = []
+    for n in range(20):
+        with pytest.raises(services.SlotTaken) as refused:
+            services.book_appointment(appointment_type=passport, slot=wanted,
+                                      name=f"Perdant {n}", email=f"perdant{n}@example.org",
+                                      phone=f"06987654{n:02d}")
+        offers.append(refused.value.next_slots)
+    pool = slots[1:21]
+    for offer in offers:
+        assert len(offer) == 5 and offer[0] == slots[1] and set(offer) <= set(pool)
+        assert [slot.start for slot in offer] == sorted(slot.start for slot in offer)
+    assert len({slot.pk for offer in offers for slot in offer}) > 5
+
+
 def test_another_organisation_sees_nothing_of_the_types(passport, other_organisation):
     from django.http import Http404
 
