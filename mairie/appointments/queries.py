@@ -64,6 +64,33 @@ def next_free_slots(appointment_type: AppointmentType, *,
                 .select_related("counter")[:max(1, min(limit, SEARCH_LIMIT))])
 
 
+TIMES_SPREAD = 10
+
+
+def next_free_times(appointment_type: AppointmentType, *,
+                    after: datetime.datetime | None = None, limit: int = 20,
+                    counter=None) -> list[Slot]:
+    """The next `limit` free times of the type, one slot for each (start, counter): a
+    resident chooses a time and a place, not an agent, and two agents free at 9:15 are one
+    « 9h15 » to them. Reads at most `limit` × TIMES_SPREAD rows of the search index (ids and
+    times only), then the chosen slots with their counter: two queries whatever the number
+    of agents. With more than TIMES_SPREAD agents free at the same times the list may be
+    shorter than `limit`; the page goes on from its last time."""
+    rows = (free_slots(appointment_type, after=after, counter=counter)
+            .values_list("pk", "start", "counter_id")[:max(1, limit) * TIMES_SPREAD])
+    chosen, seen = [], set()
+    for pk, start, counter_id in rows:
+        if (start, counter_id) not in seen:
+            seen.add((start, counter_id))
+            chosen.append(pk)
+            if len(chosen) == limit:
+                break
+    if not chosen:
+        return []
+    return list(Slot.objects.filter(pk__in=chosen).select_related("counter")
+                .order_by("start", "pk"))
+
+
 ALTERNATIVES = 5
 ALTERNATIVES_POOL = 20
 
@@ -75,10 +102,13 @@ def alternatives(appointment_type: AppointmentType, near: datetime.datetime, *,
     order; from the earliest bookable moment when nothing is left after `near`. Drawn, not
     the next 5 for everyone: in a rush the losers all wanted the same first slots, and the
     same 5 offered to all of them would be taken again at once (decision 0497)."""
-    pool = next_free_slots(appointment_type, after=near, limit=ALTERNATIVES_POOL,
-                           notice=notice)
-    if not pool:
-        pool = next_free_slots(appointment_type, limit=ALTERNATIVES_POOL, notice=notice)
+    if notice:  # a resident's: free times, one slot each
+        pool = (next_free_times(appointment_type, after=near, limit=ALTERNATIVES_POOL)
+                or next_free_times(appointment_type, limit=ALTERNATIVES_POOL))
+    else:  # the desk's: each agent's slot (the agent matters to the agent booking)
+        pool = (next_free_slots(appointment_type, after=near, limit=ALTERNATIVES_POOL,
+                                notice=False)
+                or next_free_slots(appointment_type, limit=ALTERNATIVES_POOL, notice=False))
     if len(pool) <= ALTERNATIVES:
         return pool
     drawn = random.sample(pool[1:], ALTERNATIVES - 1)  # noqa: S311 — a spread, not a secret

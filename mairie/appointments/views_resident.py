@@ -193,7 +193,18 @@ def cancel(request, token):
     return _page(request, "appointments/cancel.html", context)
 
 
-def _after(request) -> tuple[datetime.datetime | None, str]:
+def starting_point(request) -> tuple[datetime.datetime | None, str]:
+    """Where a list of free slots starts, and the day to show in its date field: just after
+    the moment in « apres » (the « Créneaux suivants » link, `next_after`), else the day in
+    « a_partir_du » (the date field), else now. A wrong value is ignored."""
+    continued = request.GET.get("apres", "")
+    if continued:
+        try:
+            moment = datetime.datetime.fromisoformat(continued)
+        except ValueError:
+            moment = None
+        if moment is not None and timezone.is_aware(moment):
+            return moment + datetime.timedelta(seconds=1), ""
     day = request.GET.get("a_partir_du", "")
     if not day:
         return None, ""
@@ -205,15 +216,22 @@ def _after(request) -> tuple[datetime.datetime | None, str]:
         return None, ""
 
 
+def next_after(slots: list[Slot], limit: int) -> str:
+    """The « apres » value of the « Créneaux suivants » link of a full list: its last time."""
+    if not slots or len(slots) < limit:
+        return ""
+    return slots[-1].start.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def move(request, token):
     appointment, refused = _by_token(request, token)
     if refused:
         return refused
     appointment_type = appointment.appointment_type
-    after, day = _after(request)
+    after, day = starting_point(request)
     with timezone.override(zoneinfo.ZoneInfo(request.organisation.time_zone)):
-        slots = [slot for slot in queries.next_free_slots(appointment_type, after=after,
+        slots = [slot for slot in queries.next_free_times(appointment_type, after=after,
                                                           limit=MOVE_SLOTS + 1)
                  if slot.pk != appointment.slot_id][:MOVE_SLOTS]
         chosen = None
@@ -223,10 +241,8 @@ def move(request, token):
                 slots = [chosen, *slots]
         form = MoveForm(request.POST or None, slots=slots, labels=_labels(slots))
         context = {**_manage_context(request, appointment, token), "form": form,
-                   "slots": slots, "day": day, "taken_message": ""}
-        if slots and len(slots) == MOVE_SLOTS:
-            context["next_day"] = (timezone.localdate(slots[-1].start)
-                                   + datetime.timedelta(days=1))
+                   "slots": slots, "day": day, "taken_message": "",
+                   "next_after": next_after(slots, MOVE_SLOTS)}
         if request.method == "POST" and form.is_valid():
             try:
                 services.move_appointment(appointment=appointment, slot=chosen,

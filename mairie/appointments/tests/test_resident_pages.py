@@ -1,6 +1,7 @@
 """The residents' pages: the types of the organisation, and a type's next free slots."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -46,6 +47,46 @@ def test_the_free_slots_page_pages_forward_in_a_bounded_number_of_queries(
                              .isoformat()})
     assert later.text.count("<time ") == 18
     assert client.get(url, {"a_partir_du": "n'importe quoi"}).status_code == 200
+
+
+def test_the_next_slots_link_goes_on_just_after_the_last_time_shown(client, passport):
+    """20 shown: Monday's 18 and Tuesday's first 2; « Créneaux suivants » goes on with
+    Tuesday's third, not with Wednesday."""
+    slots = list(Slot.objects.filter(appointment_type=passport).order_by("start"))
+    url = reverse("appointments:free-slots", args=[passport.pk])
+    first = client.get(url)
+    link = re.search(r'href="(\?apres=[^"]+)">Créneaux suivants', first.text).group(1)
+    second = client.get(url + link)
+    shown = re.findall(r'creneau/([0-9a-f-]{36})/', second.text)
+    assert shown == [str(slot.pk) for slot in slots[20:40]]
+    assert client.get(url, {"apres": "hier"}).status_code == 200  # ignored: from now
+
+
+def test_two_agents_free_at_the_same_time_are_one_time_for_the_resident(
+        client, passport, service, django_assert_max_num_queries):
+    from mairie.core.factories import agent_factory
+
+    counter = passport.counters.get()
+    colleague = agent_factory(service=service, email="collegue@valmont.example")
+    make_availability(colleague, counter)
+    passport.agents.add(colleague)
+    monday = next_weekday(0)
+    services.generate_slots(appointment_type=passport, start=monday,
+                            end=monday + datetime.timedelta(days=2))
+    nine = Slot.objects.filter(appointment_type=passport).order_by("start").first().start
+    assert Slot.objects.filter(appointment_type=passport, start=nine).count() == 2
+    url = reverse("appointments:free-slots", args=[passport.pk])
+    with django_assert_max_num_queries(8):
+        page = client.get(url)
+    times = re.findall(r'<time datetime="([^"]+)"', page.text)
+    assert len(times) == 20 and len(set(times)) == 20
+    # One of the two 9:00 taken, 9:00 is still offered, with the other agent's slot.
+    offered = re.search(r'creneau/([0-9a-f-]{36})/', page.text).group(1)
+    services.book_appointment(appointment_type=passport, slot=Slot.objects.get(pk=offered),
+                              name="Camille Martin", email="camille@example.org",
+                              phone="0612345678")
+    again = re.search(r'creneau/([0-9a-f-]{36})/', client.get(url).text).group(1)
+    assert again != offered and Slot.objects.get(pk=again).start == nine
 
 
 def test_another_organisations_type_is_not_found(client, passport, other_organisation):
