@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import random
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -405,32 +406,69 @@ def book_appointment(*, appointment_type: AppointmentType, slot: Slot, account=N
                      phone=phone)
     now = timezone.now()
     _check_window(slot, appointment_type, now, notice=not at_the_desk)
-    # In a rush most attempts are on a slot already gone: a fresh read without any lock turns
-    # them away at once, so that the locks are only waited for by those who may still win.
-    if not _still_free(slot):
-        raise _taken(appointment_type, slot.start, notice=not at_the_desk)
-    try:
-        # The audit event is chained at the end of the block: the organisation's chain head,
-        # which every audited writer of the organisation waits for, stays locked from there
-        # to the commit only, not while the seat is taken (bench/appointments_burst.py).
-        with transaction.atomic(), appended_at_the_end():
-            _lock_person(person)
-            locked = _lock_agent_slots([slot])
-            _check_hoarding(person, appointment_type, now)
-            seat = _take_seat(slot, locked)
-            appointment = Appointment.objects.create(
-                organisation=organisation, slot=slot, seat=seat, account=person.account,
-                name=person.name, email=person.email, phone=person.phone,
-                email_key=person.email_key, phone_key=person.phone_key,
-                booked_by=actor, appointment_type=appointment_type, starts_at=slot.start,
-                channel=channel)
-            record_event(organisation=organisation, action="appointments.booked",
-                         actor=actor, obj=appointment, request=request,
-                         details={"slot": str(slot.pk), "type": str(appointment_type.pk),
-                                  "start": slot.start.isoformat(), "seat": seat})
-            services_resident.after_booked(appointment, request=request)
-    except (_Full, IntegrityError):
-        raise _taken(appointment_type, slot.start, notice=not at_the_desk) from None
+    # A resident chose a time and a place, not an agent: when the slot went, another agent's
+    # free slot at the same time and counter is as good (decision 0499). The desk books the
+    # agent's slot it chose.
+    def targets():
+        yield slot
+        if not at_the_desk:  # read only when the chosen one went
+            yield from _equivalent_free_slots(slot)
+
+    for target in targets():
+        # In a rush most attempts are on a slot already gone: a fresh read without any lock
+        # turns them away at once, so that the locks are only waited for by those who may
+        # still win.
+        if not _still_free(target):
+            continue
+        try:
+            return _take_appointment(target, appointment_type, person, actor=actor,
+                                     channel=channel, request=request, now=now)
+        except (_Full, IntegrityError):
+            continue
+    raise _taken(appointment_type, slot.start, notice=not at_the_desk)
+
+
+EQUIVALENT_TRIES = 3
+
+
+def _equivalent_free_slots(slot: Slot) -> list[Slot]:
+    """Up to EQUIVALENT_TRIES other free slots of the same type, counter and times as
+    `slot` (other agents'), in random order so that the people who lost `slot` together do
+    not all try the same one next."""
+    pks = list(Slot.objects.filter(
+        appointment_type_id=slot.appointment_type_id, counter_id=slot.counter_id,
+        start=slot.start, end=slot.end, blocked=False, withdrawn=False, holds=0,
+        booked__lt=F("capacity")).exclude(pk=slot.pk).values_list("pk", flat=True)[:20])
+    chosen = random.sample(pks, min(EQUIVALENT_TRIES, len(pks)))  # noqa: S311 — a spread
+    by_pk = Slot.objects.in_bulk(chosen)
+    return [by_pk[pk] for pk in chosen if pk in by_pk]
+
+
+def _take_appointment(slot: Slot, appointment_type: AppointmentType, person: Person, *,
+                      actor, channel: str, request: HttpRequest | None,
+                      now: datetime.datetime) -> Appointment:
+    """One seat of `slot` for `person`, in one transaction; `_Full` or `IntegrityError`
+    when it went meanwhile. The audit event is chained at the end of the block: the
+    organisation's chain head, which every audited writer of the organisation waits for,
+    stays locked from there to the commit only, not while the seat is taken
+    (bench/appointments_burst.py)."""
+    organisation = appointment_type.organisation
+    with transaction.atomic(), appended_at_the_end():
+        _lock_person(person)
+        locked = _lock_agent_slots([slot])
+        _check_hoarding(person, appointment_type, now)
+        seat = _take_seat(slot, locked)
+        appointment = Appointment.objects.create(
+            organisation=organisation, slot=slot, seat=seat, account=person.account,
+            name=person.name, email=person.email, phone=person.phone,
+            email_key=person.email_key, phone_key=person.phone_key,
+            booked_by=actor, appointment_type=appointment_type, starts_at=slot.start,
+            channel=channel)
+        record_event(organisation=organisation, action="appointments.booked",
+                     actor=actor, obj=appointment, request=request,
+                     details={"slot": str(slot.pk), "type": str(appointment_type.pk),
+                              "start": slot.start.isoformat(), "seat": seat})
+        services_resident.after_booked(appointment, request=request)
     return appointment
 
 

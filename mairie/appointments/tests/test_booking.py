@@ -273,6 +273,39 @@ def test_the_losers_of_a_slot_are_offered_the_first_next_one_and_others_spread(p
     assert len({slot.pk for offer in offers for slot in offer}) > 5
 
 
+def test_a_resident_whose_slot_went_gets_another_agents_at_the_same_time(
+        organisation, agent, service, counter):
+    """A resident chose 9:00 at the town hall, not an agent: the other agent's 9:00 is
+    booked instead. The desk books the slot it chose, or is told it went."""
+    from mairie.core.factories import agent_factory
+
+    colleague = agent_factory(service=service, email="collegue@valmont.example")
+    make_availability(agent, counter)
+    make_availability(colleague, counter)
+    passport = make_type(organisation, counters=[counter], agents=[agent, colleague])
+    monday = next_weekday(0)
+    services.generate_slots(appointment_type=passport, start=monday, end=monday)
+    first, second = Slot.objects.filter(appointment_type=passport).order_by("start", "pk")[:2]
+    assert (first.start, first.counter_id) == (second.start, second.counter_id)
+    services.book_appointment(appointment_type=passport, slot=first, **RESIDENT)
+    other = services.book_appointment(appointment_type=passport, slot=first,
+                                      name="Léa Dubois", email="lea@example.org",
+                                      phone="0698765432")
+    assert other.slot == second and other.starts_at == first.start
+    with pytest.raises(services.SlotTaken) as refused:
+        services.book_appointment(appointment_type=passport, slot=first, name="Troisième",
+                                  email="trois@example.org", phone="0698765433")
+    assert all(slot.start > first.start for slot in refused.value.next_slots)
+    desk_slot = Slot.objects.filter(appointment_type=passport, start__gt=first.start) \
+        .order_by("start", "pk").first()
+    services.book_appointment(appointment_type=passport, slot=desk_slot, name="Quatrième",
+                              email="quatre@example.org", phone="0698765435")
+    with pytest.raises(services.SlotTaken):
+        services.desk_book(actor=agent, slot=desk_slot, name="Au guichet",
+                           email="guichet@example.org", phone="0698765434",
+                           channel=Appointment.Channel.COUNTER)
+
+
 def test_another_organisation_sees_nothing_of_the_types(passport, other_organisation):
     from django.http import Http404
 
