@@ -406,16 +406,25 @@ def add_pool_argument(parser) -> None:
         help="DB_POOL_MAX of the server: its psycopg connection pool per worker process "
              "(production default 20, decision 0494); 0 for persistent per-thread "
              "connections (DB_CONN_MAX_AGE)")
+    parser.add_argument(
+        "--in-flight", type=int, default=0, metavar="N",
+        help="WEB_MAX_IN_FLIGHT of the server: requests let into Django at once per worker, "
+             "the others wait their turn (decision 0500); default: the pool's size")
 
 
 def pool_environment(args) -> dict[str, str]:
-    return {"DB_POOL_MAX": str(args.db_pool)}
+    environment = {"DB_POOL_MAX": str(args.db_pool)}
+    if args.in_flight:
+        environment["WEB_MAX_IN_FLIGHT"] = str(args.in_flight)
+    return environment
 
 
 def database_label(args) -> str:
+    in_flight = args.in_flight or args.db_pool or 20
     if args.db_pool:
-        return f"psycopg pool of {args.db_pool} connections per worker (DB_POOL_MAX)"
-    return f"no pool, DB_CONN_MAX_AGE={args.conn_max_age}"
+        return (f"psycopg pool of {args.db_pool} connections per worker (DB_POOL_MAX), "
+                f"{in_flight} requests in flight per worker (WEB_MAX_IN_FLIGHT)")
+    return f"no pool, DB_CONN_MAX_AGE={args.conn_max_age}, {in_flight} requests in flight"
 
 
 # --- HTTP from the client processes (standard library only) ------------------------------------

@@ -153,6 +153,14 @@ else:
     else:
         DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# At most WEB_MAX_IN_FLIGHT HTTP requests run in Django at once in a process, the others wait
+# in the event loop up to WEB_QUEUE_TIMEOUT seconds, then get a « service très demandé » page
+# (mairie.core.web.inflight, decision 0500). The default is the pool's size: no request then
+# waits for a connection.
+WEB_MAX_IN_FLIGHT = env.int(
+    "WEB_MAX_IN_FLIGHT",
+    default=DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 20))
+WEB_QUEUE_TIMEOUT = env.float("WEB_QUEUE_TIMEOUT", default=60.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
