@@ -65,10 +65,10 @@ class TypeSpec(TypedDict):
 
 MORNING, AFTERNOON = (T(8, 30), T(12)), (T(13, 30), T(17, 30))
 COUNTERS: dict[str, CounterSpec] = {
-    TOWN_HALL: {"address": "1 place de la Mairie, 38790 Valmont",
+    TOWN_HALL: {"address": "1 place de la Mairie, 99150 Valmont",
                 "hours": {day: [MORNING, AFTERNOON] for day in range(5)} | {5: [(T(9),
                                                                                  T(12))]}},
-    ANNEX: {"address": "12 rue des Écoles, 38790 Valmont",
+    ANNEX: {"address": "12 rue des Écoles, 99150 Valmont",
             "hours": {1: [(T(14), T(18, 30))], 3: [MORNING]}},
 }
 TYPES: list[TypeSpec] = [

@@ -20,7 +20,7 @@ MEDIATOR_EMAIL = "mediateur@valmont.example"
 
 COUNTER_RESIDENTS: list[tuple[dict[str, Any], list[tuple[str, str, str, str, int]]]] = [
     ({"first_name": "Josiane", "last_name": "Bréval", "phone": "06 45 67 89 10",
-      "address": "4 impasse des Vergers", "postal_code": "38790", "city": "Valmont",
+      "address": "4 impasse des Vergers", "postal_code": "99150", "city": "Valmont",
       "birth_date": datetime.date(1941, 6, 12), "preferred_channel": "phone",
       "notes": "Malvoyante : lire les courriers avec elle."},
      [("counter", "Demande d'acte de naissance pour sa retraite", "dossier", "", 3),
@@ -30,7 +30,7 @@ COUNTER_RESIDENTS: list[tuple[dict[str, Any], list[tuple[str, str, str, str, int
      [("counter", "Inscription de sa fille à la cantine", "follow_up",
        "Rappeler quand le quotient familial est calculé", 1)]),
     ({"first_name": "Lucienne", "last_name": "Lefèvre", "address": "12 rue du Lavoir",
-      "postal_code": "38790", "city": "Valmont", "preferred_channel": "letter"},
+      "postal_code": "99150", "city": "Valmont", "preferred_channel": "letter"},
      [("letter", "Courrier au sujet de l'élagage d'un arbre", "answered", "", 20)]),
 ]
 

@@ -3,6 +3,7 @@ with their iCalendar event at each step, a tampered link, someone else's appoint
 « Mes rendez-vous »."""
 
 import datetime
+import re
 import zoneinfo
 
 import pytest
@@ -112,6 +113,26 @@ def test_moving_then_cancelling_by_the_link_updates_the_same_event(
     # A second cancellation says it is already done, no error page.
     again = client.post(link + "annuler/")
     assert again.status_code == 200
+
+
+def test_the_move_page_pages_forward_then_back_to_the_first_slots(
+        client, passport, django_capture_on_commit_callbacks):
+    slots = slots_of(passport)  # 36: Monday and Tuesday, 9–12 and 14–17
+    booked_by_page(client, passport, slots[0], django_capture_on_commit_callbacks)
+    move = manage_path(mail.outbox[-1]) + "deplacer/"
+
+    def offered(page):
+        return re.findall(r'name="slot" value="([0-9a-f-]{36})"', page.text)
+
+    first = client.get(move)
+    assert offered(first) == [str(slot.pk) for slot in slots[1:21]]
+    assert "Revenir aux premiers créneaux libres" not in first.text
+    later = re.search(r'href="(\?apres=[^"]+)">Créneaux suivants', first.text).group(1)
+    second = client.get(move + later)
+    assert offered(second) == [str(slot.pk) for slot in slots[21:]]
+    assert "Créneaux suivants" not in second.text  # the last ones
+    back = re.search(r'href="([^"]*)">Revenir aux premiers créneaux libres', second.text)
+    assert offered(client.get(move + back.group(1))) == offered(first)
 
 
 def test_moving_to_a_slot_taken_in_between_keeps_the_appointment(

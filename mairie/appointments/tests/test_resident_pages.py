@@ -59,6 +59,11 @@ def test_the_next_slots_link_goes_on_just_after_the_last_time_shown(client, pass
     second = client.get(url + link)
     shown = re.findall(r'creneau/([0-9a-f-]{36})/', second.text)
     assert shown == [str(slot.pk) for slot in slots[20:40]]
+    assert "Revenir aux premiers créneaux libres" not in first.text
+    back = re.search(r'href="([^"]*)">Revenir aux premiers créneaux libres', second.text)
+    assert back.group(1) == "?"
+    again = client.get(url + back.group(1))
+    assert re.findall(r'creneau/([0-9a-f-]{36})/', again.text) == [str(s.pk) for s in slots[:20]]
     assert client.get(url, {"apres": "hier"}).status_code == 200  # ignored: from now
 
 
