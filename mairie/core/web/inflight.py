@@ -16,36 +16,49 @@ import asyncio
 import json
 import weakref
 from html import escape
+from http.cookies import SimpleCookie
 
-BUSY_TITLE = {"fr": "Service très demandé", "en": "Service in high demand"}
-BUSY_TEXT = {
-    "fr": "Beaucoup de personnes utilisent le service en ce moment. Rien n’a été enregistré "
-          "pour cette demande : réessayez dans une minute.",
-    "en": "Many people are using the service right now. Nothing was saved for this request: "
-          "please try again in a minute.",
-}
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import trans_real
+
+BUSY_TITLE = _("Service très demandé")
+BUSY_TEXT = _("Beaucoup de personnes utilisent le service en ce moment. Rien n’a été "
+              "enregistré pour cette demande : réessayez dans une minute.")
 
 
 def _language(scope) -> str:
-    for name, value in scope.get("headers", ()):
-        if name == b"accept-language":
-            first = value.decode("latin-1").split(",")[0].strip().lower()
-            return "en" if first.startswith("en") else "fr"
-    return "fr"
+    """The page's language as Django's LocaleMiddleware would choose it, from what this
+    wrapper has (no session): the language cookie, then Accept-Language, then LANGUAGE_CODE."""
+    headers = {name.decode("latin-1"): value.decode("latin-1")
+               for name, value in scope.get("headers", ())}
+    wanted = [morsel.value for name, morsel in SimpleCookie(headers.get("cookie", "")).items()
+              if name == settings.LANGUAGE_COOKIE_NAME]
+    wanted += [code for code, _quality in
+               trans_real.parse_accept_lang_header(headers.get("accept-language", ""))]
+    for code in wanted:
+        try:
+            return trans_real.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
 
 
 def busy_response(scope, retry_after: int) -> tuple[dict, bytes]:
     """The 503 start message and body for a request that could not get in."""
     language = _language(scope)
+    with translation.override(language):
+        title, text = str(BUSY_TITLE), str(BUSY_TEXT)
     if scope.get("path", "").startswith("/api/"):
-        body = json.dumps({"detail": BUSY_TEXT[language]}).encode()
+        body = json.dumps({"detail": text}).encode()
         content_type = b"application/json"
     else:
         body = (
             f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(BUSY_TITLE[language])}</title></head><body><main>"
-            f"<h1>{escape(BUSY_TITLE[language])}</h1><p>{escape(BUSY_TEXT[language])}</p>"
+            f"<title>{escape(title)}</title></head><body><main>"
+            f"<h1>{escape(title)}</h1><p>{escape(text)}</p>"
             "</main></body></html>"
         ).encode()
         content_type = b"text/html; charset=utf-8"

@@ -28,7 +28,8 @@ class SlowApp:
             self.running -= 1
 
 
-async def call(app, path: str, *, kind: str = "http", language: bytes = b"fr-FR,fr;q=0.9"):
+async def call(app, path: str, *, kind: str = "http", language: bytes = b"fr-FR,fr;q=0.9",
+               cookie: bytes = b""):
     messages: list[dict] = []
 
     async def receive():
@@ -37,7 +38,8 @@ async def call(app, path: str, *, kind: str = "http", language: bytes = b"fr-FR,
     async def send(message):
         messages.append(message)
 
-    scope = {"type": kind, "path": path, "headers": [(b"accept-language", language)]}
+    sent = [(b"accept-language", language)] + ([(b"cookie", cookie)] if cookie else [])
+    scope = {"type": kind, "path": path, "headers": sent}
     await app(scope, receive, send)
     status = next(m["status"] for m in messages if m["type"] == "http.response.start") \
         if messages else None
@@ -73,10 +75,12 @@ def test_a_request_that_waited_too_long_gets_a_clear_page_with_retry_after():
         french = await call(app, "/rendez-vous/passeport/")
         english = await call(app, "/rendez-vous/passeport/", language=b"en-GB,en;q=0.8")
         api = await call(app, "/api/v1/appointments/")
+        chosen = await call(app, "/rendez-vous/", language=b"fr-FR",
+                            cookie=b"csrftoken=abc; django_language=en")
         inner.release.set()
-        return await first, french, english, api
+        return await first, french, english, api, chosen
 
-    first, french, english, api = asyncio.run(scenario())
+    first, french, english, api, chosen = asyncio.run(scenario())
     assert first[0] == 200
     status, headers, body = french
     assert status == 503
@@ -85,6 +89,8 @@ def test_a_request_that_waited_too_long_gets_a_clear_page_with_retry_after():
     assert '<html lang="fr">' in page and "<h1>Service très demandé</h1>" in page
     assert "Rien n’a été enregistré" in page and "réessayez dans une minute" in page
     assert english[0] == 503 and "Nothing was saved" in english[2].decode()
+    # The language chosen with the site's switch (its cookie) wins over the browser's.
+    assert '<html lang="en">' in chosen[2].decode()
     assert api[0] == 503 and api[1][b"content-type"] == b"application/json"
     assert "réessayez" in json.loads(api[2])["detail"]
 
